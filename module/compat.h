@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place where kernel-version differences live.  Each
+ * WWATCH_HAVE_* macro comes from a build-time probe (a file NAME.c in module/probes,
+ * compiled by scripts/genconfig.sh against the target kernel's headers);
+ * this header turns them into one API for the rest of the module.  No
+ * other file tests LINUX_VERSION_CODE.
+ */
+#ifndef WWATCH_COMPAT_H
+#define WWATCH_COMPAT_H
+
+#include <linux/ftrace.h>
+
+/*
+ * ftrace callbacks take struct ftrace_regs since 5.11 and struct pt_regs
+ * before.  wwatch_fregs_t is what our callbacks receive and
+ * wwatch_ftrace_pt_regs() gives the saved registers (the ops must ask for
+ * FTRACE_OPS_FL_SAVE_REGS), through which arguments are read and, with
+ * FTRACE_OPS_FL_IPMODIFY, the traced function is replaced.
+ */
+#ifdef WWATCH_HAVE_FTRACE_REGS
+typedef struct ftrace_regs wwatch_fregs_t;
+static inline struct pt_regs *wwatch_ftrace_pt_regs(wwatch_fregs_t *fregs)
+{
+	return ftrace_get_regs(fregs);
+}
+#else
+typedef struct pt_regs wwatch_fregs_t;
+static inline struct pt_regs *wwatch_ftrace_pt_regs(wwatch_fregs_t *regs)
+{
+	return regs;
+}
+#endif
+
+/* Is Indirect Branch Tracking enforced on this CPU? */
+#include <asm/cpufeature.h>
+static inline bool wwatch_cpu_ibt_enabled(void)
+{
+#ifdef WWATCH_HAVE_X86_FEATURE_IBT
+	return cpu_feature_enabled(X86_FEATURE_IBT);
+#else
+	return false;
+#endif
+}
+
+/* hugetlb PTE accessors changed their arguments in 6.6 and 6.11. */
+#include <linux/hugetlb.h>
+static inline void wwatch_set_huge_pte_at(struct mm_struct *mm,
+					  unsigned long addr, pte_t *ptep,
+					  pte_t pte, unsigned long sz)
+{
+#ifdef WWATCH_HAVE_SET_HUGE_PTE_AT_SZ
+	set_huge_pte_at(mm, addr, ptep, pte, sz);
+#else
+	set_huge_pte_at(mm, addr, ptep, pte);
+#endif
+}
+
+static inline pte_t wwatch_huge_ptep_get(struct mm_struct *mm,
+					 unsigned long addr, pte_t *ptep)
+{
+#ifdef WWATCH_HAVE_HUGE_PTEP_GET_MM
+	return huge_ptep_get(mm, addr, ptep);
+#else
+	return huge_ptep_get(ptep);
+#endif
+}
+
+/*
+ * Maps and locks the PTE table under @pmd.  Since 6.5 this can fail
+ * (the table may vanish under us) and returns NULL; before, the caller
+ * had to know the PMD pointed to a table, which wwatch's callers check.
+ */
+#define wwatch_pte_offset_map_lock(mm, pmd, addr, ptlp) \
+	pte_offset_map_lock(mm, pmd, addr, ptlp)
+
+#endif

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The async write-protect engine: resolves userfaultfd write-protect
+ * faults inside the kernel for the userfaultfds attached to /dev/wwatch,
+ * the way UFFD_FEATURE_WP_ASYNC does on Linux >= 6.7.
+ *
+ * Two ftrace hooks, registered at load:
+ *
+ *  - do_wp_page (entered from the PTE fault path with the PTE lock held):
+ *    if the faulting PTE carries the uffd-wp bit and its VMA's uffd is
+ *    attached, the bit is cleared right there and vmf->orig_pte updated,
+ *    so the same fault goes on to reuse or copy the page.  One fault per
+ *    first write, no trip to user space; no TLB flush is needed since only
+ *    a software bit goes away.  This is what upstream's do_wp_page does
+ *    for async contexts.
+ *
+ *  - handle_userfault (IPMODIFY): write-protect faults of attached uffds
+ *    that reach it anyway are redirected to wwatch_resolve_wp():
+ *    a uffd-wp anonymous THP (wp_huge_pmd calls handle_userfault directly)
+ *    is split so the fault falls back to the PTE path above; a hugetlb
+ *    page gets its bit cleared whole; any other PTE gets its bit cleared
+ *    and the fault is retried.  Faults of any other kind or any other
+ *    userfaultfd are untouched.
+ *
+ * Attached uffds are kept in an RCU hash keyed by their context pointer.
+ * Attaching holds a reference on the uffd file, so a context cannot be
+ * freed, and its address reused, while the hooks can still match it.
+ */
+#define pr_fmt(fmt) "wwatch: " fmt
+
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/ftrace.h>
+#include <linux/hashtable.h>
+#include <linux/hugetlb.h>
+#include <linux/huge_mm.h>
+#include <linux/mm.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
+#include "wwatch.h"
+#include "symbols.h"
+
+struct attached_ctx {
+	struct hlist_node node;
+	const void *ctx;		/* struct userfaultfd_ctx *, never read */
+	struct rcu_head rcu;
+};
+
+static DEFINE_HASHTABLE(attached, 8);
+/* Faults redirected into wwatch_resolve_wp() and not yet out of it. */
+static atomic_t resolving = ATOMIC_INIT(0);
+static DEFINE_SPINLOCK(attached_lock);	/* writers of `attached` */
+
+/* Caller holds rcu_read_lock() or attached_lock. */
+static struct attached_ctx *find_attached(const void *ctx)
+{
+	struct attached_ctx *a;
+
+	hash_for_each_possible_rcu(attached, a, node, (unsigned long)ctx)
+		if (a->ctx == ctx)
+			return a;
+	return NULL;
+}
+
+bool wwatch_engine_ctx_attached(const void *ctx)
+{
+	bool ret;
+
+	if (!ctx)
+		return false;
+	rcu_read_lock();
+	ret = find_attached(ctx) != NULL;
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Is @vma registered for uffd-wp with a uffd attached to wwatch? */
+static bool vma_watched(struct vm_area_struct *vma)
+{
+	return userfaultfd_wp(vma) &&
+	       wwatch_engine_ctx_attached(vma->vm_userfaultfd_ctx.ctx);
+}
+
+/* ftrace callback at the entry of do_wp_page(struct vm_fault *vmf). */
+static void notrace hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op,
+				    wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct vm_fault *vmf;
+	pte_t pte;
+
+	if (!regs)
+		return;
+	vmf = (struct vm_fault *)regs->di;
+	/* FAULT_FLAG_UNSHARE faults are not writes: leave them alone. */
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return;
+	pte = *vmf->pte;
+	if (!pte_uffd_wp(pte) || !vma_watched(vmf->vma))
+		return;
+	/* The PTE lock is held here: a plain update is safe. */
+	pte = pte_clear_uffd_wp(pte);
+	set_pte_at(vmf->vma->vm_mm, vmf->address, vmf->pte, pte);
+	vmf->orig_pte = pte;
+}
+
+/* Clears the uffd-wp bit of a hugetlb page mapped at @addr. */
+static vm_fault_t resolve_hugetlb(struct vm_area_struct *vma,
+				  unsigned long addr)
+{
+	struct hstate *h = hstate_vma(vma);
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *ptep, entry;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+
+	addr &= huge_page_mask(h);
+	pgd = pgd_offset(mm, addr);
+	if (!pgd_present(*pgd))
+		return 0;
+	p4d = p4d_offset(pgd, addr);
+	if (!p4d_present(*p4d))
+		return 0;
+	pud = pud_offset(p4d, addr);
+	if (huge_page_size(h) == PUD_SIZE)
+		ptep = (pte_t *)pud;
+	else if (huge_page_size(h) == PMD_SIZE && pud_present(*pud))
+		ptep = (pte_t *)pmd_offset(pud, addr);
+	else
+		return 0;
+
+	ptl = huge_pte_lockptr(h, mm, ptep);
+	spin_lock(ptl);
+	entry = wwatch_huge_ptep_get(mm, addr, ptep);
+	if (pte_present(entry) && huge_pte_uffd_wp(entry))
+		wwatch_set_huge_pte_at(mm, addr, ptep,
+				       huge_pte_clear_uffd_wp(entry),
+				       huge_page_size(h));
+	spin_unlock(ptl);
+	return 0;
+}
+
+/* Clears the uffd-wp bit of the PTE that maps vmf->address. */
+static vm_fault_t resolve_pte(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+
+	ptep = wwatch_pte_offset_map_lock(mm, vmf->pmd, vmf->address, &ptl);
+	if (!ptep)
+		return 0;
+	pte = *ptep;
+	if (pte_present(pte) && pte_uffd_wp(pte))
+		set_pte_at(mm, vmf->address, ptep, pte_clear_uffd_wp(pte));
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+}
+
+/*
+ * Replaces handle_userfault(vmf, VM_UFFD_WP) for attached uffds.  Called
+ * with the mmap lock held for reading, which it keeps.  Returning 0 makes
+ * the fault retry; VM_FAULT_FALLBACK from the huge-PMD path makes
+ * __handle_mm_fault go on to the PTE level right away.
+ */
+static vm_fault_t notrace wwatch_resolve_wp(struct vm_fault *vmf,
+					    unsigned long reason)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	vm_fault_t ret = 0;
+
+	if (is_vm_hugetlb_page(vma)) {
+		ret = resolve_hugetlb(vma, vmf->address);
+	} else if (vmf->pmd && pmd_trans_huge(*vmf->pmd)) {
+		wwatch_sym.split_huge_pmd_fn(vma, vmf->pmd, vmf->address, false,
+					  NULL);
+		ret = VM_FAULT_FALLBACK;
+	} else if (vmf->pmd) {
+		ret = resolve_pte(vmf);
+	}
+	atomic_dec(&resolving);
+	return ret;
+}
+
+/* ftrace callback at the entry of handle_userfault(vmf, reason). */
+static void notrace hook_handle_userfault(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *op,
+					  wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct vm_fault *vmf;
+
+	if (!regs || regs->si != VM_UFFD_WP)
+		return;
+	vmf = (struct vm_fault *)regs->di;
+	if (!vma_watched(vmf->vma))
+		return;
+	atomic_inc(&resolving);
+	regs->ip = (unsigned long)wwatch_resolve_wp;
+}
+
+static struct ftrace_ops ops_do_wp_page = {
+	.func = hook_do_wp_page,
+	.flags = FTRACE_OPS_FL_SAVE_REGS,
+};
+
+static struct ftrace_ops ops_handle_userfault = {
+	.func = hook_handle_userfault,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+};
+
+static int hook_one(struct ftrace_ops *ops, const char *func)
+{
+	int ret;
+
+	ret = ftrace_set_filter(ops, (unsigned char *)func, strlen(func), 0);
+	if (ret) {
+		pr_err("cannot trace %s (error %d): the kernel needs CONFIG_DYNAMIC_FTRACE_WITH_REGS and %s must not be inlined\n",
+		       func, ret, func);
+		return ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret)
+		pr_err("cannot hook %s (error %d): is ftrace disabled (kernel.ftrace_enabled=0) or is another IPMODIFY user (livepatch) on it?\n",
+		       func, ret);
+	return ret;
+}
+
+int wwatch_engine_init(void)
+{
+	int ret;
+
+	ret = hook_one(&ops_do_wp_page, "do_wp_page");
+	if (ret)
+		return ret;
+	ret = hook_one(&ops_handle_userfault, "handle_userfault");
+	if (ret) {
+		unregister_ftrace_function(&ops_do_wp_page);
+		return ret;
+	}
+	return 0;
+}
+
+void wwatch_engine_exit(void)
+{
+	unregister_ftrace_function(&ops_handle_userfault);
+	unregister_ftrace_function(&ops_do_wp_page);
+	/*
+	 * No new fault can be redirected now.  Wait for those inside
+	 * wwatch_resolve_wp(); then an RCU-tasks grace period covers a task
+	 * preempted between its atomic_dec() and its return.
+	 */
+	while (atomic_read(&resolving))
+		msleep(1);
+	synchronize_rcu_tasks();
+	ftrace_free_filter(&ops_handle_userfault);
+	ftrace_free_filter(&ops_do_wp_page);
+}
+
+/* Is @file a userfaultfd?  Its anonymous inode is named [userfaultfd]. */
+static bool file_is_uffd(struct file *file)
+{
+	return file->private_data &&
+	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
+}
+
+static void forget_ctx(const void *ctx)
+{
+	struct attached_ctx *a;
+
+	spin_lock(&attached_lock);
+	a = find_attached(ctx);
+	if (a)
+		hash_del_rcu(&a->node);
+	spin_unlock(&attached_lock);
+	if (a)
+		kfree_rcu(a, rcu);
+}
+
+long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *req)
+{
+	struct attached_ctx *a;
+	struct file *file;
+	long ret;
+
+	file = fget(req->uffd);
+	if (!file)
+		return -EBADF;
+	if (!file_is_uffd(file)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	a->ctx = file->private_data;
+
+	mutex_lock(&wf->lock);
+	if (wf->nr_uffd >= WWATCH_MAX_ATTACH) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	spin_lock(&attached_lock);
+	if (find_attached(a->ctx)) {
+		spin_unlock(&attached_lock);
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	hash_add_rcu(attached, &a->node, (unsigned long)a->ctx);
+	spin_unlock(&attached_lock);
+	wf->uffd[wf->nr_uffd++] = file;	/* the reference moves here */
+	mutex_unlock(&wf->lock);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&wf->lock);
+	kfree(a);
+out_put:
+	fput(file);
+	return ret;
+}
+
+/* Drops slot @i of @wf; wf->lock held.  Returns the file to fput(). */
+static struct file *take_slot(struct wwatch_file *wf, unsigned int i)
+{
+	struct file *file = wf->uffd[i];
+
+	forget_ctx(file->private_data);
+	wf->uffd[i] = wf->uffd[--wf->nr_uffd];
+	wf->uffd[wf->nr_uffd] = NULL;
+	return file;
+}
+
+long wwatch_engine_detach(struct wwatch_file *wf, const struct wwatch_attach *req)
+{
+	struct file *file, *found = NULL;
+	unsigned int i;
+
+	file = fget(req->uffd);
+	if (!file)
+		return -EBADF;
+	mutex_lock(&wf->lock);
+	for (i = 0; i < wf->nr_uffd; i++) {
+		if (wf->uffd[i]->private_data == file->private_data) {
+			found = take_slot(wf, i);
+			break;
+		}
+	}
+	mutex_unlock(&wf->lock);
+	fput(file);
+	if (!found)
+		return -ENOENT;
+	/* No hook may still match the context once its file can go. */
+	synchronize_rcu();
+	fput(found);
+	return 0;
+}
+
+void wwatch_engine_release(struct wwatch_file *wf)
+{
+	struct file *files[WWATCH_MAX_ATTACH];
+	unsigned int i, n = 0;
+
+	mutex_lock(&wf->lock);
+	while (wf->nr_uffd)
+		files[n++] = take_slot(wf, 0);
+	mutex_unlock(&wf->lock);
+	if (!n)
+		return;
+	synchronize_rcu();
+	for (i = 0; i < n; i++)
+		fput(files[i]);
+}

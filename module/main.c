@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wwatch.ko entry point: module load/unload, the /dev/wwatch misc device,
+ * per-open state and the ioctl dispatcher.  The work itself lives in
+ * engine.c (in-kernel uffd-wp fault resolution) and scan.c (the
+ * PAGEMAP_SCAN-compatible page-table scan).
+ */
+#define pr_fmt(fmt) "wwatch: " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/ptrace.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "wwatch.h"
+#include "symbols.h"
+
+/*
+ * Copies a size-first argument struct from user space: the caller's size
+ * must be the one this module knows (the ABI only appends, and a bigger
+ * struct would carry fields this module cannot honour).
+ */
+static int copy_sized_arg(void *dst, size_t size, const void __user *uarg)
+{
+	u64 usize;
+
+	if (get_user(usize, (const u64 __user *)uarg))
+		return -EFAULT;
+	if (usize != size)
+		return -EINVAL;
+	if (copy_from_user(dst, uarg, size))
+		return -EFAULT;
+	return 0;
+}
+
+static long ioctl_version(void __user *uarg)
+{
+	struct wwatch_version v;
+
+	if (get_user(v.size, (const u64 __user *)uarg))
+		return -EFAULT;
+	if (v.size != sizeof(v))
+		return -EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	v.abi_major = WWATCH_ABI_MAJOR;
+	v.abi_minor = WWATCH_ABI_MINOR;
+	v.features = WWATCH_FEAT_ASYNC_WP | WWATCH_FEAT_SCAN |
+		     WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT;
+	v.categories = WWATCH_PAGE_CATEGORIES;
+	v.scan_flags = WWATCH_SCAN_FLAGS;
+	strscpy(v.module_version, WWATCH_MODULE_VERSION,
+		sizeof(v.module_version));
+	return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+/*
+ * Points the scan at another process.  The access check is the one the
+ * kernel applies when /proc/<pid>/pagemap is opened (read), and the one
+ * for ptrace attach for write-protecting scans, which change the target.
+ */
+static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
+{
+	struct wwatch_target t;
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct pid *pid;
+	bool may_wp;
+	int ret;
+
+	ret = copy_sized_arg(&t, sizeof(t), uarg);
+	if (ret)
+		return ret;
+	if (t.flags || t.pid < 0)
+		return -EINVAL;
+	if (t.pid == 0) {
+		task = current;
+		get_task_struct(task);
+	} else {
+		pid = find_get_pid(t.pid);
+		task = get_pid_task(pid, PIDTYPE_PID);
+		put_pid(pid);
+		if (!task)
+			return -ESRCH;
+	}
+	mm = get_task_mm(task);
+	if (!mm) {
+		put_task_struct(task);
+		return -ESRCH;
+	}
+	if (mm == current->mm) {
+		may_wp = true;
+	} else {
+		if (!wwatch_sym.ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)) {
+			mmput(mm);
+			put_task_struct(task);
+			return -EPERM;
+		}
+		may_wp = wwatch_sym.ptrace_may_access(task,
+						      PTRACE_MODE_ATTACH_FSCREDS);
+	}
+	put_task_struct(task);
+
+	mutex_lock(&wf->lock);
+	mmgrab(mm);
+	mmdrop(wf->mm);
+	wf->mm = mm;
+	wf->may_wp_target = may_wp;
+	mutex_unlock(&wf->lock);
+	mmput(mm);
+	return 0;
+}
+
+static long wwatch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct wwatch_file *wf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct wwatch_attach a;
+	long ret;
+
+	switch (cmd) {
+	case WWATCH_IOC_VERSION:
+		return ioctl_version(uarg);
+	case WWATCH_IOC_ATTACH:
+	case WWATCH_IOC_DETACH:
+		ret = copy_sized_arg(&a, sizeof(a), uarg);
+		if (ret)
+			return ret;
+		if (a.flags)
+			return -EINVAL;
+		if (cmd == WWATCH_IOC_ATTACH)
+			return wwatch_engine_attach(wf, &a);
+		return wwatch_engine_detach(wf, &a);
+	case WWATCH_IOC_TARGET:
+		return ioctl_target(wf, uarg);
+	case WWATCH_IOC_SCAN:
+		return wwatch_scan_ioctl(wf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int wwatch_open(struct inode *inode, struct file *file)
+{
+	struct wwatch_file *wf;
+
+	if (!current->mm)
+		return -ESRCH;
+	wf = kzalloc(sizeof(*wf), GFP_KERNEL);
+	if (!wf)
+		return -ENOMEM;
+	mutex_init(&wf->lock);
+	mmgrab(current->mm);
+	wf->mm = current->mm;
+	wf->may_wp_target = true;
+	file->private_data = wf;
+	return 0;
+}
+
+static int wwatch_release(struct inode *inode, struct file *file)
+{
+	struct wwatch_file *wf = file->private_data;
+
+	wwatch_engine_release(wf);
+	mmdrop(wf->mm);
+	mutex_destroy(&wf->lock);
+	kfree(wf);
+	return 0;
+}
+
+static const struct file_operations wwatch_fops = {
+	.owner = THIS_MODULE,
+	.open = wwatch_open,
+	.release = wwatch_release,
+	.unlocked_ioctl = wwatch_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* Anyone may open it: watching your own memory needs no privilege. */
+static struct miscdevice wwatch_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "wwatch",
+	.fops = &wwatch_fops,
+	.mode = 0666,
+};
+
+static int __init wwatch_init(void)
+{
+	int ret;
+
+	ret = wwatch_symbols_init();
+	if (ret)
+		return ret;
+	ret = wwatch_engine_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&wwatch_misc);
+	if (ret) {
+		pr_err("cannot register /dev/wwatch (error %d)\n", ret);
+		wwatch_engine_exit();
+		return ret;
+	}
+	pr_info("version %s loaded (ABI %d.%d)\n", WWATCH_MODULE_VERSION,
+		WWATCH_ABI_MAJOR, WWATCH_ABI_MINOR);
+	return 0;
+}
+
+static void __exit wwatch_exit(void)
+{
+	misc_deregister(&wwatch_misc);
+	wwatch_engine_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(wwatch_init);
+module_exit(wwatch_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("wwatch developers");
+MODULE_DESCRIPTION("Asynchronous userfaultfd write-protect and PAGEMAP_SCAN for kernels before 6.7");
+MODULE_VERSION(WWATCH_MODULE_VERSION);

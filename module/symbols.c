@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Finds, at module load, the few kernel functions wwatch calls that the
+ * kernel does not export (see symbols.h).  kallsyms_lookup_name itself is
+ * not exported since 5.7, so its address comes from a kprobe.
+ *
+ * Calling a function found by address is unsafe where the CPU enforces
+ * Indirect Branch Tracking and the function's ENDBR was sealed at boot
+ * (Debian's 6.12 kernels are built with CONFIG_X86_KERNEL_IBT).  Every
+ * address is checked for an ENDBR64 first when IBT is on; if one lacks
+ * it, loading fails with a message rather than a later crash.
+ */
+#define pr_fmt(fmt) "wwatch: " fmt
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+#include "wwatch.h"
+#include "symbols.h"
+
+struct wwatch_syms wwatch_sym;
+
+static const struct {
+	const char *name;
+	size_t offset;
+} wanted[] = {
+	{ "ptrace_may_access", offsetof(struct wwatch_syms, ptrace_may_access) },
+	{ "flush_tlb_mm_range", offsetof(struct wwatch_syms, flush_tlb_mm_range) },
+	{ "__split_huge_pmd", offsetof(struct wwatch_syms, split_huge_pmd_fn) },
+	{ "__mmu_notifier_invalidate_range_start",
+	  offsetof(struct wwatch_syms, mmu_notifier_range_start) },
+	{ "__mmu_notifier_invalidate_range_end",
+	  offsetof(struct wwatch_syms, mmu_notifier_range_end) },
+};
+
+/* ENDBR64 is f3 0f 1e fa. */
+#define WWATCH_ENDBR64 0xfa1e0ff3U
+
+static bool ibt_enforced(void)
+{
+	return wwatch_cpu_ibt_enabled();
+}
+
+/* Returns 0 if calling @addr indirectly is safe, -EPERM if IBT forbids. */
+static int check_callable(const char *name, unsigned long addr)
+{
+	u32 insn;
+
+	if (!ibt_enforced())
+		return 0;
+	if (get_kernel_nofault(insn, (u32 *)addr) || insn != WWATCH_ENDBR64) {
+		pr_err("%s has no ENDBR and this CPU enforces IBT: wwatch cannot run here; use the kernel's own UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN (Linux >= 6.7) instead\n",
+		       name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int wwatch_symbols_init(void)
+{
+	unsigned long (*lookup)(const char *name);
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned int i;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot find kallsyms_lookup_name through kprobes (error %d): the kernel needs CONFIG_KPROBES and kprobes enabled\n",
+		       ret);
+		return ret;
+	}
+	lookup = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	ret = check_callable("kallsyms_lookup_name", (unsigned long)lookup);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < ARRAY_SIZE(wanted); i++) {
+		unsigned long addr = lookup(wanted[i].name);
+
+		if (!addr) {
+			pr_err("kernel symbol %s not found: this kernel is not supported\n",
+			       wanted[i].name);
+			return -ENOENT;
+		}
+		ret = check_callable(wanted[i].name, addr);
+		if (ret)
+			return ret;
+		*(unsigned long *)((char *)&wwatch_sym + wanted[i].offset) = addr;
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel functions wwatch needs that stock kernels do not export to
+ * modules.  They are found once, at load, by symbols.c; nothing else in
+ * the module looks up symbols.
+ */
+#ifndef WWATCH_SYMBOLS_H
+#define WWATCH_SYMBOLS_H
+
+#include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched.h>
+
+struct wwatch_syms {
+	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
+	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start,
+				   unsigned long end, unsigned int stride_shift,
+				   bool freed_tables);
+	/*
+	 * The last argument is a struct page * (5.10) or struct folio *
+	 * (6.1+); wwatch always passes NULL, so the type does not matter.
+	 */
+	void (*split_huge_pmd_fn)(struct vm_area_struct *vma, pmd_t *pmd,
+			       unsigned long address, bool freeze, void *page);
+	int (*mmu_notifier_range_start)(struct mmu_notifier_range *range);
+	/*
+	 * Takes (range, only_end) before 6.6 and (range) after: the extra
+	 * register argument is ignored by the newer function.
+	 */
+	void (*mmu_notifier_range_end)(struct mmu_notifier_range *range,
+				       bool only_end);
+};
+
+extern struct wwatch_syms wwatch_sym;
+
+int wwatch_symbols_init(void);
+
+#endif

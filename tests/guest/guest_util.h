@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the in-guest tests: userfaultfd and /dev/wwatch set-up
+ * without the library (so the module is tested on its own), and page-state
+ * probes through /proc/self/pagemap.
+ */
+#ifndef WWATCH_GUEST_UTIL_H
+#define WWATCH_GUEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/userfaultfd.h>
+#include "linux/wwatch.h"
+
+#define WT_PAGE 4096UL
+
+/* A watched range: uffd attached to an open /dev/wwatch, registered WP. */
+struct wt_ctx {
+	int uffd;
+	int wfd;
+	char *addr;
+	size_t len;
+};
+
+/* userfaultfd(O_CLOEXEC|O_NONBLOCK [|UFFD_USER_MODE_ONLY]) + UFFDIO_API. */
+int wt_uffd_open(uint64_t features);
+/* Like wt_uffd_open, but returns -errno of the UFFDIO_API call. */
+int wt_uffd_open_err(uint64_t features, int *fd_out);
+int wt_wwatch_open(void);
+int wt_attach(int wfd, int uffd);	/* 0 or -errno */
+int wt_detach(int wfd, int uffd);	/* 0 or -errno */
+int wt_register_wp(int uffd, void *addr, size_t len);	/* 0 or -errno */
+int wt_writeprotect(int uffd, void *addr, size_t len, bool wp); /* 0/-errno */
+/* Opens uffd + /dev/wwatch, attaches, registers [addr, addr+len) for WP. */
+int wt_setup(struct wt_ctx *c, void *addr, size_t len);
+void wt_teardown(struct wt_ctx *c);
+
+/* mmap helpers; return NULL on failure. */
+void *wt_map_anon(size_t len);
+void *wt_map_aligned(size_t len, size_t align, int prot, int flags, int fd);
+
+/* The raw /proc/self/pagemap entry of one page. */
+uint64_t wt_pagemap(const void *addr);
+#define WT_PM_PRESENT	(1ULL << 63)
+#define WT_PM_SWAP	(1ULL << 62)
+#define WT_PM_FILE	(1ULL << 61)
+#define WT_PM_UFFD_WP	(1ULL << 57)
+#define WT_PM_SOFT_DIRTY (1ULL << 55)
+bool wt_page_wp(const void *addr);	/* uffd-wp bit set in the PTE */
+
+/* Reading the uffd would block: no message reached user space. */
+bool wt_uffd_no_message(int uffd);
+
+/* Runs as the unprivileged guest user wwuser (uid/gid 1000). */
+int wt_drop_privileges(void);
+bool wt_is_root(void);
+
+/* Reads a /proc or /sys file's first line into buf; 0 or -errno. */
+int wt_read_line(const char *path, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Host unit test of the ioctl ABI (uapi/linux/wwatch.h): the scan structs
+ * must match upstream PAGEMAP_SCAN's struct pm_scan_arg and struct
+ * page_region byte for byte, and the bit values must be upstream's, so
+ * code written for Linux >= 6.7 can use them unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <linux/fs.h>
+#include "linux/wwatch.h"
+
+static void test_scan_arg_layout(void **state)
+{
+	/* upstream: twelve __u64 in this order, 96 bytes */
+	assert_int_equal(sizeof(struct wwatch_scan_arg), 96);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, size), 0);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, flags), 8);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, start), 16);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, end), 24);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, walk_end), 32);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, vec), 40);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, vec_len), 48);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, max_pages), 56);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, category_inverted), 64);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, category_mask), 72);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, category_anyof_mask), 80);
+	assert_int_equal(offsetof(struct wwatch_scan_arg, return_mask), 88);
+	assert_int_equal(sizeof(struct wwatch_page_region), 24);
+	assert_int_equal(offsetof(struct wwatch_page_region, categories), 16);
+}
+
+static void test_bits_are_upstream(void **state)
+{
+	assert_int_equal(WWATCH_PAGE_IS_WPALLOWED, 1 << 0);
+	assert_int_equal(WWATCH_PAGE_IS_WRITTEN, 1 << 1);
+	assert_int_equal(WWATCH_PAGE_IS_FILE, 1 << 2);
+	assert_int_equal(WWATCH_PAGE_IS_PRESENT, 1 << 3);
+	assert_int_equal(WWATCH_PAGE_IS_SWAPPED, 1 << 4);
+	assert_int_equal(WWATCH_PAGE_IS_PFNZERO, 1 << 5);
+	assert_int_equal(WWATCH_PAGE_IS_HUGE, 1 << 6);
+	assert_int_equal(WWATCH_PAGE_IS_SOFT_DIRTY, 1 << 7);
+	assert_int_equal(WWATCH_PAGE_CATEGORIES, 0xff);
+	assert_int_equal(WWATCH_SCAN_WP_MATCHING, 1);
+	assert_int_equal(WWATCH_SCAN_CHECK_WPASYNC, 2);
+	assert_int_equal(WWATCH_SCAN_FLAGS, 3);
+#ifdef PAGEMAP_SCAN	/* host headers from Linux >= 6.7: compare */
+	assert_int_equal(sizeof(struct pm_scan_arg), sizeof(struct wwatch_scan_arg));
+	assert_int_equal(PAGE_IS_WRITTEN, WWATCH_PAGE_IS_WRITTEN);
+	assert_int_equal(PM_SCAN_WP_MATCHING, WWATCH_SCAN_WP_MATCHING);
+#endif
+}
+
+static void test_ioctl_numbers(void **state)
+{
+	/* Each ioctl encodes its struct size and direction. */
+	assert_int_equal(_IOC_SIZE(WWATCH_IOC_SCAN), 96);
+	assert_int_equal(_IOC_DIR(WWATCH_IOC_SCAN), _IOC_READ | _IOC_WRITE);
+	assert_int_equal(_IOC_SIZE(WWATCH_IOC_VERSION),
+			 sizeof(struct wwatch_version));
+	assert_int_equal(_IOC_DIR(WWATCH_IOC_ATTACH), _IOC_WRITE);
+	assert_int_equal(_IOC_TYPE(WWATCH_IOC_TARGET), WWATCH_IOC_MAGIC);
+	assert_true(WWATCH_IOC_ATTACH != WWATCH_IOC_DETACH);
+	/* size-first: the first field of every argument is a __u64 size */
+	assert_int_equal(offsetof(struct wwatch_version, size), 0);
+	assert_int_equal(offsetof(struct wwatch_attach, size), 0);
+	assert_int_equal(offsetof(struct wwatch_target, size), 0);
+	assert_int_equal(sizeof(struct wwatch_version) % 8, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan_arg_layout),
+		cmocka_unit_test(test_bits_are_upstream),
+		cmocka_unit_test(test_ioctl_numbers),
+	};
+
+	return cmocka_run_group_tests_name("uapi", tests, NULL, NULL);
+}
