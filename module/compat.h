@@ -67,11 +67,27 @@ static inline pte_t wwatch_huge_ptep_get(struct mm_struct *mm,
 }
 
 /*
- * Maps and locks the PTE table under @pmd.  Since 6.5 this can fail
- * (the table may vanish under us) and returns NULL; before, the caller
- * had to know the PMD pointed to a table, which wwatch's callers check.
+ * Maps and locks the PTE table under @pmd, or returns NULL.  Since 6.5 the
+ * kernel's own version is out of line (__pte_offset_map_lock, found by
+ * symbols.c) and fails if the table vanished; before, the caller must
+ * know @pmd points to a table, which is checked here first.
  */
+#ifdef WWATCH_HAVE_PTE_OFFSET_MAP_LOCK_FN
+#define WWATCH_PTE_MAP_LOCK_OUT_OF_LINE true
 #define wwatch_pte_offset_map_lock(mm, pmd, addr, ptlp) \
-	pte_offset_map_lock(mm, pmd, addr, ptlp)
+	wwatch_sym.pte_offset_map_lock_fn(mm, pmd, addr, ptlp)
+#else
+#define WWATCH_PTE_MAP_LOCK_OUT_OF_LINE false
+static inline pte_t *wwatch_pte_offset_map_lock(struct mm_struct *mm,
+						pmd_t *pmd, unsigned long addr,
+						spinlock_t **ptlp)
+{
+	pmd_t pmdval = READ_ONCE(*pmd);
+
+	if (!pmd_present(pmdval) || pmd_trans_huge(pmdval) || pmd_bad(pmdval))
+		return NULL;
+	return pte_offset_map_lock(mm, pmd, addr, ptlp);
+}
+#endif
 
 #endif

@@ -20,17 +20,22 @@
 
 struct wwatch_syms wwatch_sym;
 
+#define WANT(sym, field) { #sym, offsetof(struct wwatch_syms, field), true }
+#define WANT_IF(cond, sym, field) \
+	{ #sym, offsetof(struct wwatch_syms, field), cond }
+
 static const struct {
 	const char *name;
 	size_t offset;
+	bool needed;		/* on this kernel (see compat.h) */
 } wanted[] = {
-	{ "ptrace_may_access", offsetof(struct wwatch_syms, ptrace_may_access) },
-	{ "flush_tlb_mm_range", offsetof(struct wwatch_syms, flush_tlb_mm_range) },
-	{ "__split_huge_pmd", offsetof(struct wwatch_syms, split_huge_pmd_fn) },
-	{ "__mmu_notifier_invalidate_range_start",
-	  offsetof(struct wwatch_syms, mmu_notifier_range_start) },
-	{ "__mmu_notifier_invalidate_range_end",
-	  offsetof(struct wwatch_syms, mmu_notifier_range_end) },
+	WANT(ptrace_may_access, ptrace_may_access),
+	WANT(flush_tlb_mm_range, flush_tlb_mm_range),
+	WANT(__split_huge_pmd, split_huge_pmd_fn),
+	WANT(__mmu_notifier_invalidate_range_start, mmu_notifier_range_start),
+	WANT(__mmu_notifier_invalidate_range_end, mmu_notifier_range_end),
+	WANT_IF(WWATCH_PTE_MAP_LOCK_OUT_OF_LINE, __pte_offset_map_lock,
+		pte_offset_map_lock_fn),
 };
 
 /* ENDBR64 is f3 0f 1e fa. */
@@ -76,8 +81,11 @@ int wwatch_symbols_init(void)
 		return ret;
 
 	for (i = 0; i < ARRAY_SIZE(wanted); i++) {
-		unsigned long addr = lookup(wanted[i].name);
+		unsigned long addr;
 
+		if (!wanted[i].needed)
+			continue;
+		addr = lookup(wanted[i].name);
 		if (!addr) {
 			pr_err("kernel symbol %s not found: this kernel is not supported\n",
 			       wanted[i].name);

@@ -29,6 +29,9 @@ struct wwatch_syms {
 	 */
 	void (*mmu_notifier_range_end)(struct mmu_notifier_range *range,
 				       bool only_end);
+	/* Only on kernels where pte_offset_map_lock() is out of line. */
+	pte_t *(*pte_offset_map_lock_fn)(struct mm_struct *mm, pmd_t *pmd,
+					 unsigned long addr, spinlock_t **ptlp);
 };
 
 extern struct wwatch_syms wwatch_sym;

@@ -8,4 +8,4 @@ static void probe_cb(unsigned long ip, unsigned long pip,
 	(void)ftrace_get_regs(fregs);
 }
 
-struct ftrace_ops probe_ops = { .func = probe_cb };
+static struct ftrace_ops __maybe_unused probe_ops = { .func = probe_cb };

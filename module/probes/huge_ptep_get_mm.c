@@ -2,7 +2,7 @@
 /* Probe: huge_ptep_get() takes (mm, addr, ptep) (>= 6.11). */
 #include <linux/hugetlb.h>
 
-pte_t probe_huge_get(struct mm_struct *mm, unsigned long a, pte_t *p)
+static pte_t __maybe_unused probe_huge_get(struct mm_struct *mm, unsigned long a, pte_t *p)
 {
 	return huge_ptep_get(mm, a, p);
 }

@@ -2,7 +2,7 @@
 /* Probe: the kernel knows X86_FEATURE_IBT (Linux >= 5.18). */
 #include <asm/cpufeature.h>
 
-bool probe_ibt(void)
+static bool __maybe_unused probe_ibt(void)
 {
 	return cpu_feature_enabled(X86_FEATURE_IBT);
 }
