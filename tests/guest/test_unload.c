@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * In-guest tests of module lifetime: rmmod is refused while anything uses
+ * /dev/wwatch, load/use/unload cycles leave nothing behind, and unloading
+ * right after a process dies in the middle of resolving faults is safe.
+ * Needs root (insmod/rmmod) and the .ko the harness installs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "guest_util.h"
+
+#define HPAGE (2UL << 20)
+
+static char ko[512];
+
+static bool loaded(void)
+{
+	return access("/sys/module/wwatch", F_OK) == 0;
+}
+
+static int run(const char *fmt, const char *arg)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), fmt, arg);
+	return system(cmd);
+}
+
+static int module_refcnt(void)
+{
+	char buf[32];
+
+	if (wt_read_line("/sys/module/wwatch/refcnt", buf, sizeof(buf)))
+		return -1;
+	return atoi(buf);
+}
+
+static void load(void)
+{
+	if (!loaded())
+		assert_int_equal(run("insmod %s", ko), 0);
+	assert_int_equal(access(WWATCH_DEVICE_PATH, F_OK), 0);
+}
+
+static void unload(void)
+{
+	assert_int_equal(run("rmmod wwatch%s", ""), 0);
+	assert_false(loaded());
+	assert_int_equal(access(WWATCH_DEVICE_PATH, F_OK), -1);
+}
+
+/* A protected, attached range with one page written: tracking is live. */
+static void live_tracking(struct wt_ctx *c, char **p)
+{
+	*p = wt_map_anon(64 * WT_PAGE);
+	assert_non_null(*p);
+	memset(*p, 1, 64 * WT_PAGE);
+	assert_int_equal(wt_setup(c, *p, 64 * WT_PAGE), 0);
+	assert_int_equal(wt_writeprotect(c->uffd, *p, 64 * WT_PAGE, true), 0);
+	(*p)[5 * WT_PAGE] = 2;
+	assert_false(wt_page_wp(*p + 5 * WT_PAGE));
+	assert_true(wt_page_wp(*p + 6 * WT_PAGE));
+}
+
+static void test_rmmod_refused_while_in_use(void **state)
+{
+	struct wt_ctx c;
+	char *p;
+
+	load();
+	live_tracking(&c, &p);
+	assert_true(module_refcnt() >= 1);
+	assert_int_not_equal(run("rmmod wwatch 2>/dev/null%s", ""), 0);
+	assert_true(loaded());
+	p[7 * WT_PAGE] = 2;		/* still resolved in the kernel */
+	assert_false(wt_page_wp(p + 7 * WT_PAGE));
+	assert_true(wt_uffd_no_message(c.uffd));
+	wt_teardown(&c);
+	munmap(p, 64 * WT_PAGE);
+	assert_int_equal(module_refcnt(), 0);
+}
+
+static void test_cycles(void **state)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		struct wt_ctx c;
+		char *p;
+
+		load();
+		live_tracking(&c, &p);
+		wt_teardown(&c);
+		munmap(p, 64 * WT_PAGE);
+		assert_int_equal(module_refcnt(), 0);
+		unload();
+	}
+	load();
+}
+
+struct hammer {
+	char *p;
+	size_t len;
+};
+
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	unsigned int seed = 7;
+
+	for (;;)
+		h->p[(rand_r(&seed) % (h->len / WT_PAGE)) * WT_PAGE] = 1;
+	return NULL;
+}
+
+/*
+ * A child keeps two threads writing to a protected THP-backed range while
+ * it re-protects in a loop (each round splits and resolves faults in the
+ * module); it is killed at a random moment and the module is unloaded as
+ * soon as the kernel lets it.
+ */
+static void test_unload_after_kill_mid_fault(void **state)
+{
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		int status, tries = 0;
+		pid_t pid;
+
+		load();
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct hammer h = { .len = 4 * HPAGE };
+			struct wt_ctx c;
+			pthread_t t;
+
+			h.p = wt_map_aligned(h.len, HPAGE, PROT_READ | PROT_WRITE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1);
+			if (!h.p)
+				_exit(2);
+			madvise(h.p, h.len, MADV_HUGEPAGE);
+			memset(h.p, 1, h.len);
+			if (wt_setup(&c, h.p, h.len))
+				_exit(3);
+			pthread_create(&t, NULL, hammer_main, &h);
+			pthread_create(&t, NULL, hammer_main, &h);
+			for (;;)
+				wt_writeprotect(c.uffd, h.p, h.len, true);
+		}
+		usleep(100000 + (i * 37000) % 200000);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		while (run("rmmod wwatch 2>/dev/null%s", "") != 0) {
+			assert_true(++tries < 1000);
+			usleep(1000);
+		}
+		assert_false(loaded());
+	}
+	load();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rmmod_refused_while_in_use),
+		cmocka_unit_test(test_cycles),
+		cmocka_unit_test(test_unload_after_kill_mid_fault),
+	};
+	struct utsname u;
+	const char *env = getenv("WWATCH_KO");
+
+	if (!wt_is_root()) {
+		printf("SKIP: module load/unload tests need root\n");
+		return 77;
+	}
+	uname(&u);
+	if (env)
+		snprintf(ko, sizeof(ko), "%s", env);
+	else
+		snprintf(ko, sizeof(ko),
+			 "/usr/lib/modules/%s/updates/dkms/wwatch.ko", u.release);
+	if (access(ko, R_OK)) {
+		printf("SKIP: %s not found (set WWATCH_KO)\n", ko);
+		return 77;
+	}
+	if (!loaded()) {
+		printf("SKIP: the wwatch module is not loaded\n");
+		return 77;
+	}
+	return cmocka_run_group_tests_name("unload", tests, NULL, NULL);
+}
