@@ -32,6 +32,16 @@ static inline struct pt_regs *wwatch_ftrace_pt_regs(wwatch_fregs_t *regs)
 }
 #endif
 
+/* Frees an ftrace_ops' filter after unregistering it. */
+static inline void wwatch_ftrace_free_filter(struct ftrace_ops *ops)
+{
+#ifdef WWATCH_HAVE_FTRACE_FREE_FILTER
+	ftrace_free_filter(ops);
+#else
+	ftrace_set_filter(ops, NULL, 0, 1);	/* at least empty it */
+#endif
+}
+
 /* Is Indirect Branch Tracking enforced on this CPU? */
 #include <asm/cpufeature.h>
 static inline bool wwatch_cpu_ibt_enabled(void)
@@ -45,6 +55,23 @@ static inline bool wwatch_cpu_ibt_enabled(void)
 
 /* hugetlb PTE accessors changed their arguments in 6.6 and 6.11. */
 #include <linux/hugetlb.h>
+
+#ifndef WWATCH_HAVE_HUGETLB_UFFD_WP
+/*
+ * Before 5.19 hugetlb ranges cannot be registered for uffd-wp, so no
+ * hugetlb PTE ever carries the bit: these make the engine's hugetlb path
+ * a no-op there.
+ */
+static inline bool huge_pte_uffd_wp(pte_t pte)
+{
+	return false;
+}
+
+static inline pte_t huge_pte_clear_uffd_wp(pte_t pte)
+{
+	return pte;
+}
+#endif
 static inline void wwatch_set_huge_pte_at(struct mm_struct *mm,
 					  unsigned long addr, pte_t *ptep,
 					  pte_t pte, unsigned long sz)

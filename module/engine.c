@@ -258,8 +258,8 @@ void wwatch_engine_exit(void)
 	while (atomic_read(&resolving))
 		msleep(1);
 	synchronize_rcu_tasks();
-	ftrace_free_filter(&ops_handle_userfault);
-	ftrace_free_filter(&ops_do_wp_page);
+	wwatch_ftrace_free_filter(&ops_handle_userfault);
+	wwatch_ftrace_free_filter(&ops_do_wp_page);
 }
 
 /* Is @file a userfaultfd?  Its anonymous inode is named [userfaultfd]. */

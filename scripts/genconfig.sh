@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build-time feature probes (the dattobd/WireGuard way): each file
 # module/probes/NAME.c is a tiny piece of kernel code; if it compiles
-# against the target kernel's headers, NAME's macro is defined in the
-# generated header.  module/compat.h turns these macros into one API.
+# against the target kernel's headers, WWATCH_HAVE_NAME is defined in the
+# generated header.  Each module/probes/NAME.sym names one kernel symbol;
+# WWATCH_HAVE_NAME is defined if the kernel exports it to modules
+# (Module.symvers).  module/compat.h turns these macros into one API.
 #
 #   scripts/genconfig.sh KERNEL_BUILD_DIR OUTPUT_HEADER
 set -eu
@@ -20,7 +22,7 @@ for p in "$root"/module/probes/*.c; do
 done
 printf 'obj-m :=%s\nccflags-y := -Werror -Wno-error=unused-function\n' "$objs" >"$tmp/Kbuild"
 # -k: a probe that does not compile must not stop the others.
-make -k -C "$kdir" M="$tmp" -j"$(nproc 2>/dev/null || echo 2)" modules \
+make -k -C "$kdir" M="$tmp" -j"$(nproc 2>/dev/null || echo 2)" ${CC:+CC="$CC"} modules \
 	>"$tmp/log" 2>&1 || true
 if [ ! -f "$tmp/canary.o" ]; then
 	echo "genconfig: the canary probe did not compile against $kdir;" >&2
@@ -36,6 +38,18 @@ fi
 		n=$(basename "$p" .c)
 		m=WWATCH_HAVE_$(echo "$n" | tr 'a-z' 'A-Z')
 		if [ -f "$tmp/$n.o" ]; then
+			echo "#define $m 1"
+		else
+			echo "/* #undef $m */"
+		fi
+	done
+	for p in "$root"/module/probes/*.sym; do
+		[ -f "$p" ] || continue
+		n=$(basename "$p" .sym)
+		m=WWATCH_HAVE_$(echo "$n" | tr 'a-z' 'A-Z')
+		sym=$(sed -n '/^[^#]/{p;q}' "$p")
+		if awk -v s="$sym" '$2 == s { f = 1 } END { exit !f }' \
+			"$kdir/Module.symvers"; then
 			echo "#define $m 1"
 		else
 			echo "/* #undef $m */"
