@@ -256,7 +256,7 @@ void wwatch_engine_exit(void)
 	 * preempted between its atomic_dec() and its return.
 	 */
 	while (atomic_read(&resolving))
-		msleep(1);
+		usleep_range(500, 1000);
 	synchronize_rcu_tasks();
 	wwatch_ftrace_free_filter(&ops_handle_userfault);
 	wwatch_ftrace_free_filter(&ops_do_wp_page);
