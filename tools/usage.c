@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The usage texts of the wwatch command, in one place so `wwatch --help`,
+ * `wwatch help CMD`, `wwatch CMD --help` and the man page say the same.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char general[] =
+"Usage: wwatch [--help | --version]\n"
+"       wwatch COMMAND [OPTIONS] [ARGS]\n"
+"\n"
+"Page write tracking for every Linux kernel.  Linux 6.7 and later track\n"
+"writes natively (userfaultfd UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN\n"
+"ioctl); on older kernels, such as Debian 12's 6.1, the wwatch kernel\n"
+"module provides the same through /dev/wwatch.  This command inspects the\n"
+"machine, demonstrates and checks the tracking, and runs unmodified\n"
+"programs written for Linux 6.7 on older kernels.\n"
+"\n"
+"Commands:\n"
+"  info       Explain what this machine supports and which backend is used;\n"
+"             the first thing to run when something does not work.\n"
+"  run        Run a program with the compatibility layer preloaded, so its\n"
+"             PAGEMAP_SCAN and WP_ASYNC calls work on this kernel.\n"
+"  demo       Write a few pages of a fresh mapping and print the pages the\n"
+"             library reports as written.\n"
+"  selftest   Check the tracking end to end in a few seconds.\n"
+"  help       Show this text, or the usage of one command (help COMMAND).\n"
+"\n"
+"Options:\n"
+"  -h, --help     Show this text and exit.\n"
+"  -V, --version  Show the versions of wwatch, libwwatch and the module ABI.\n"
+"\n"
+"Environment:\n"
+"  WWATCH_BACKEND  native, module or auto (the default): which backend\n"
+"                  libwwatch and the compatibility layer use.\n"
+"  WWATCH_DEBUG    When set, the compatibility layer explains on stderr\n"
+"                  what it serves and why.\n"
+"\n"
+"Exit status: 0 on success, 1 when a check fails or the program cannot\n"
+"run, 2 on a usage error; `wwatch run` exits with the program's status.\n"
+"See wwatch(1) and the libwwatch documentation (docs/library.md).\n";
+
+static const char info[] =
+"Usage: wwatch info [--file-dir DIR] [--no-memory-test]\n"
+"\n"
+"Explains what this machine supports: the kernel release; the backend\n"
+"libwwatch would use and why (WWATCH_BACKEND is honoured); whether the\n"
+"kernel has write tracking natively; whether the wwatch module is loaded,\n"
+"its version and ABI, or, if it is not, whether it is installed for this\n"
+"kernel; the vm.unprivileged_userfaultfd setting; which kinds of memory can\n"
+"be watched here (each one is tried); the compatibility layer's path; the\n"
+"Secure Boot, module signature and lockdown state, ftrace, and the last\n"
+"wwatch lines of the kernel log, which explain a module that failed to\n"
+"load.\n"
+"\n"
+"Options:\n"
+"  --file-dir DIR     Try a regular file in DIR for the file-backed memory\n"
+"                     kind (default: $TMPDIR, else /var/tmp).\n"
+"  --no-memory-test   Do not try the memory kinds.\n"
+"\n"
+"Exit status: 0 when a backend is usable, 1 when none is.\n";
+
+static const char run[] =
+"Usage: wwatch run [--backend auto|native|module] [--debug] [--]\n"
+"                  PROGRAM [ARGUMENTS...]\n"
+"\n"
+"Runs PROGRAM with libwwatch-compat.so added in front of LD_PRELOAD.  The\n"
+"layer lets programs written for Linux 6.7 and later (Wine/Proton, CRIU,\n"
+"the kernel's pagemap_ioctl selftest...) track writes on this kernel,\n"
+"unmodified: a UFFDIO_API handshake asking for UFFD_FEATURE_WP_ASYNC is\n"
+"completed through the wwatch module and reports the features as granted,\n"
+"and PAGEMAP_SCAN on /proc/self/pagemap or /proc/PID/pagemap is answered\n"
+"by the module.  On a kernel that has the feature the layer steps aside.\n"
+"Everything else passes through untouched.  Statically linked programs,\n"
+"raw system call instructions and io_uring bypass the layer.\n"
+"\n"
+"Options:\n"
+"  --backend B   Sets WWATCH_BACKEND=B for PROGRAM: `module` serves the\n"
+"                calls through the module even where the kernel has them\n"
+"                (to compare both), `native` disables the layer.\n"
+"  --debug       Sets WWATCH_DEBUG=1: the layer reports on stderr.\n"
+"\n"
+"Environment: WWATCH_COMPAT_LIB overrides the layer's path.\n"
+"Exit status: PROGRAM's; 127 if it cannot be found or the layer is\n"
+"missing, 126 if it cannot be executed.\n";
+
+static const char demo[] =
+"Usage: wwatch demo [--pages N] [--write LIST]\n"
+"\n"
+"Maps N private anonymous pages (default 64), watches them, writes the\n"
+"pages in LIST (comma separated page numbers, default 3,10,40), and prints\n"
+"the pages libwwatch reports as written; then resets the tracking, writes\n"
+"the first page of LIST again and prints the report once more.\n"
+"\n"
+"Exit status: 0 when the reports are exactly the pages written, else 1.\n";
+
+static const char selftest[] =
+"Usage: wwatch selftest [--verbose]\n"
+"\n"
+"Checks the tracking end to end with the backend libwwatch chooses: exact\n"
+"reports of written pages, reads and untouched pages never reported, reset\n"
+"in the same step as the report, resuming a long range, writes from\n"
+"several threads during resets (none may be lost), and that closing a\n"
+"watcher leaves no write blocked.  Prints one line per check.\n"
+"\n"
+"Options:\n"
+"  --verbose   Also print the details of passing checks.\n"
+"\n"
+"Exit status: 0 when every check passes, 1 otherwise.\n";
+
+static const struct {
+	const char *name, *text;
+} texts[] = {
+	{ "info", info }, { "run", run }, { "demo", demo },
+	{ "selftest", selftest },
+};
+
+void usage(const char *cmd, bool to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	size_t i;
+
+	if (cmd)
+		for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+			if (!strcmp(cmd, texts[i].name)) {
+				fputs(texts[i].text, f);
+				return;
+			}
+	fputs(general, f);
+}
+
+bool wants_help(const char *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(cmd, false);
+			return true;
+		}
+	}
+	return false;
+}
