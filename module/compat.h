@@ -117,4 +117,111 @@ static inline pte_t *wwatch_pte_offset_map_lock(struct mm_struct *mm,
 }
 #endif
 
+/*
+ * mmu_notifier_range_init() lost its VMA argument in 6.3.  The range
+ * announces a protection change of [start, end) in @mm.
+ */
+#include <linux/mmu_notifier.h>
+static inline void wwatch_mmu_notifier_range_init(struct mmu_notifier_range *r,
+						  struct mm_struct *mm,
+						  unsigned long start,
+						  unsigned long end)
+{
+#ifdef WWATCH_HAVE_MMU_NOTIFIER_RANGE_VMA
+	mmu_notifier_range_init(r, MMU_NOTIFY_PROTECTION_VMA, 0, NULL, mm,
+				start, end);
+#else
+	mmu_notifier_range_init(r, MMU_NOTIFY_PROTECTION_VMA, 0, mm, start, end);
+#endif
+}
+
+/*
+ * Can an anonymous VMA hold uffd-wp PTE markers?  Only since 6.4
+ * (UFFD_FEATURE_WP_UNPOPULATED); before, the scan arms empty anonymous
+ * PTEs with the zero page instead (scan_prot.c).
+ */
+#ifdef WWATCH_HAVE_UFFD_WP_UNPOPULATED
+#define WWATCH_ANON_PTE_MARKERS true
+#else
+#define WWATCH_ANON_PTE_MARKERS false
+#endif
+
+/*
+ * The page a migration or device-private swap entry refers to, or NULL
+ * (is_pfn_swap_entry() and pfn_swap_entry_to_page() arrived in 5.14).
+ */
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+#include <linux/userfaultfd_k.h>
+static inline struct page *wwatch_swp_entry_page(swp_entry_t entry)
+{
+#ifdef WWATCH_HAVE_PFN_SWAP_ENTRY
+	return is_pfn_swap_entry(entry) ? pfn_swap_entry_to_page(entry) : NULL;
+#else
+	if (is_migration_entry(entry))
+		return migration_entry_to_page(entry);
+	if (is_device_private_entry(entry))
+		return device_private_entry_to_page(entry);
+	return NULL;
+#endif
+}
+
+/*
+ * uffd-wp PTE markers (5.19) keep the protection of an empty PTE in
+ * file-backed VMAs.  Before, uffd-wp works in anonymous VMAs only, where
+ * the scan never installs markers, so these are never used there.
+ */
+#ifdef WWATCH_HAVE_PTE_MARKER_UFFD_WP
+#define WWATCH_PTE_MARKERS true
+static inline pte_t wwatch_uffd_wp_marker(void)
+{
+	return make_pte_marker(PTE_MARKER_UFFD_WP);
+}
+#else
+#define WWATCH_PTE_MARKERS false
+static inline pte_t wwatch_uffd_wp_marker(void)
+{
+	return __pte(0);
+}
+
+static inline bool is_pte_marker(pte_t pte)
+{
+	return false;
+}
+
+static inline bool pte_swp_uffd_wp_any(pte_t pte)
+{
+	return is_swap_pte(pte) && pte_swp_uffd_wp(pte);
+}
+#endif
+
+#ifndef WWATCH_HAVE_HUGETLB_UFFD_WP
+/* Never called before 5.19: hugetlb cannot be registered for uffd-wp. */
+static inline pte_t huge_pte_mkuffd_wp(pte_t pte)
+{
+	return pte;
+}
+#endif
+
+/* A saturating a * b for sizes (size_mul() is 5.18). */
+#include <linux/overflow.h>
+static inline size_t wwatch_size_mul(size_t a, size_t b)
+{
+#ifdef WWATCH_HAVE_SIZE_MUL
+	return size_mul(a, b);
+#else
+	size_t r;
+
+	return check_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+#endif
+}
+
+/* Is the P4D level folded away at build time (no __p4d_alloc())? */
+#ifdef __PAGETABLE_P4D_FOLDED
+#define WWATCH_P4D_FOLDED true
+#else
+#define WWATCH_P4D_FOLDED false
+#endif
+
 #endif

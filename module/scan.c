@@ -1,8 +1,191 @@
 // SPDX-License-Identifier: GPL-2.0
-/* PLACEHOLDER so the module links while the scan is being written: helper-2 replaces this file. */
-#include "wwatch.h"
+/*
+ * WWATCH_IOC_SCAN: PAGEMAP_SCAN (Linux >= 6.7, fs/proc/task_mmu.c) for
+ * kernels without it, with the same argument, results and errors, on the
+ * process an open /dev/wwatch targets.  This file takes the request,
+ * runs the walk (scan_walk.c) in pieces bounded by a small kernel buffer
+ * and copies the regions out between pieces, with the mmap lock dropped.
+ * docs/scan.md says where and why wwatch differs from upstream.
+ */
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "scan.h"
+
+/* Reads and checks the request, with upstream's errors in its order. */
+static int scan_get_args(struct wwatch_scan_arg *a, void __user *uarg)
+{
+	if (copy_from_user(a, uarg, sizeof(*a)))
+		return -EFAULT;
+	if (a->size != sizeof(*a))
+		return -EINVAL;
+	if (a->flags & ~WWATCH_SCAN_FLAGS)
+		return -EINVAL;
+	if ((a->category_inverted | a->category_mask |
+	     a->category_anyof_mask | a->return_mask) & ~WWATCH_PAGE_CATEGORIES)
+		return -EINVAL;
+
+	a->start = untagged_addr((unsigned long)a->start);
+	a->end = untagged_addr((unsigned long)a->end);
+	a->vec = untagged_addr((unsigned long)a->vec);
+
+	if (!PAGE_ALIGNED(a->start))
+		return -EINVAL;
+	/* Also catches end < start: the length wraps around. */
+	if (!access_ok(u64_to_user_ptr(a->start), a->end - a->start))
+		return -EFAULT;
+	if (!a->vec && a->vec_len)
+		return -EINVAL;
+	/* The product saturates: a huge vec_len cannot wrap to a small size. */
+	if (a->vec && !access_ok(u64_to_user_ptr(a->vec),
+				 wwatch_size_mul(a->vec_len,
+						 sizeof(struct wwatch_page_region))))
+		return -EFAULT;
+
+	a->end = PAGE_ALIGN(a->end);
+	a->walk_end = 0;
+	if (!a->max_pages)
+		a->max_pages = ULONG_MAX;
+	return 0;
+}
+
+/* Copies the buffered regions to the caller's vector; count or -EFAULT. */
+static long scan_copy_out(struct wwatch_scan *s)
+{
+	unsigned long n = s->buf_used;
+
+	if (!n)
+		return 0;
+	if (copy_to_user(u64_to_user_ptr(s->arg.vec), s->buf,
+			 n * sizeof(*s->buf)))
+		return -EFAULT;
+	s->arg.vec += n * sizeof(*s->buf);
+	s->arg.vec_len -= n;
+	s->buf_used = 0;
+	s->buf_cap = min_t(unsigned long, s->buf_cap, s->arg.vec_len);
+	return n;
+}
+
+/*
+ * Secondary MMUs (KVM, IOMMU SVA) hear of the protection change around
+ * the walk, never from inside a page-table lock (CVE-2024-26617).  The
+ * kernel's own wrappers call functions it does not export.
+ */
+static void scan_notify_start(struct mmu_notifier_range *range)
+{
+	might_sleep();
+	if (mm_has_notifiers(range->mm)) {
+		range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		wwatch_sym.mmu_notifier_range_start(range);
+	}
+}
+
+static void scan_notify_end(struct mmu_notifier_range *range)
+{
+	if (mm_has_notifiers(range->mm))
+		wwatch_sym.mmu_notifier_range_end(range, false);
+}
+
+/*
+ * One piece of the walk: from @start to the end of the range, or until
+ * the buffer is full.  Returns WWATCH_WALK_* or -errno.
+ */
+static int scan_piece(struct wwatch_scan *s, unsigned long start)
+{
+	struct mmu_notifier_range range;
+	int ret;
+
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (mmap_read_lock_killable(s->mm))
+		return -EINTR;
+	if (s->wp) {
+		wwatch_mmu_notifier_range_init(&range, s->mm, start,
+					       s->arg.end);
+		scan_notify_start(&range);
+	}
+	ret = wwatch_scan_walk(s, start, s->arg.end);
+	if (s->wp)
+		scan_notify_end(&range);
+	mmap_read_unlock(s->mm);
+	return ret;
+}
+
+/* The walk over the whole range; the number of regions or -errno. */
+static long scan_run(struct wwatch_scan *s)
+{
+	unsigned long start = s->arg.start;
+	long n, regions = 0;
+	int ret = WWATCH_WALK_GO;
+
+	if (!mmget_not_zero(s->mm))
+		return 0;	/* no address space left: nothing to report */
+	while (start < s->arg.end) {
+		ret = scan_piece(s, start);
+		n = scan_copy_out(s);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		regions += n;
+		if (ret != WWATCH_WALK_FULL || !s->arg.vec_len ||
+		    s->found == s->arg.max_pages)
+			break;
+		start = s->walk_end;
+		s->stopped = false;
+	}
+	mmput(s->mm);
+	return ret < 0 ? ret : regions;
+}
 
 long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg)
 {
-	return -ENOTTY;
+	struct wwatch_scan_arg __user *ua = uarg;
+	struct wwatch_scan s = {};
+	bool may_wp;
+	long ret;
+
+	ret = scan_get_args(&s.arg, uarg);
+	if (ret)
+		return ret;
+
+	mutex_lock(&wf->lock);
+	s.mm = wf->mm;
+	mmgrab(s.mm);
+	may_wp = wf->may_wp_target;
+	mutex_unlock(&wf->lock);
+
+	s.wp = s.arg.flags & WWATCH_SCAN_WP_MATCHING;
+	if (s.wp && !may_wp) {
+		ret = -EPERM;
+		goto out_mm;
+	}
+	s.interest = s.arg.category_mask | s.arg.category_anyof_mask |
+		     s.arg.return_mask;
+	s.written_only = s.arg.category_mask == WWATCH_PAGE_IS_WRITTEN &&
+			 s.arg.return_mask == WWATCH_PAGE_IS_WRITTEN &&
+			 !s.arg.category_anyof_mask && !s.arg.category_inverted;
+	if (s.arg.vec_len) {
+		s.buf_cap = min_t(u64, s.arg.vec_len, WWATCH_SCAN_BUF_MAX);
+		s.buf = kmalloc_array(s.buf_cap, sizeof(*s.buf), GFP_KERNEL);
+		if (!s.buf) {
+			ret = -ENOMEM;
+			goto out_mm;
+		}
+	}
+
+	ret = scan_run(&s);
+
+	if (!s.stopped)
+		s.walk_end = s.arg.end;
+	if (put_user(s.walk_end, &ua->walk_end))
+		ret = -EFAULT;
+	kfree(s.buf);
+out_mm:
+	mmdrop(s.mm);
+	return ret;
 }

@@ -36,6 +36,10 @@ static const struct {
 	WANT(__mmu_notifier_invalidate_range_end, mmu_notifier_range_end),
 	WANT_IF(WWATCH_PTE_MAP_LOCK_OUT_OF_LINE, __pte_offset_map_lock,
 		pte_offset_map_lock_fn),
+	WANT(__pte_alloc, pte_alloc_fn),
+	WANT(__pmd_alloc, pmd_alloc_fn),
+	WANT(__pud_alloc, pud_alloc_fn),
+	WANT_IF(!WWATCH_P4D_FOLDED, __p4d_alloc, p4d_alloc_fn),
 };
 
 /* ENDBR64 is f3 0f 1e fa. */

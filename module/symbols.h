@@ -32,6 +32,11 @@ struct wwatch_syms {
 	/* Only on kernels where pte_offset_map_lock() is out of line. */
 	pte_t *(*pte_offset_map_lock_fn)(struct mm_struct *mm, pmd_t *pmd,
 					 unsigned long addr, spinlock_t **ptlp);
+	/* Page-table allocation (the scan arms unpopulated ranges). */
+	int (*pte_alloc_fn)(struct mm_struct *mm, pmd_t *pmd);
+	int (*pmd_alloc_fn)(struct mm_struct *mm, pud_t *pud, unsigned long addr);
+	int (*pud_alloc_fn)(struct mm_struct *mm, p4d_t *p4d, unsigned long addr);
+	int (*p4d_alloc_fn)(struct mm_struct *mm, pgd_t *pgd, unsigned long addr);
 };
 
 extern struct wwatch_syms wwatch_sym;

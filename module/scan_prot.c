@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write protection by the scan (WP_MATCHING): setting uffd-wp on what a
+ * scan reported, under the page-table lock, keeping the accessed and
+ * dirty bits, with the TLB flushed before the lock is dropped.  Entries
+ * are made read-only explicitly: on 6.1 and older, pte_mkuffd_wp() and
+ * pmd_mkuffd_wp() only set the bit (later kernels wrprotect as well).
+ *
+ * Unpopulated memory: upstream arms empty entries with uffd-wp PTE
+ * markers (UFFD_FEATURE_WP_UNPOPULATED).  Kernels before 6.4 handle
+ * markers only in file-backed VMAs (shmem, hugetlb) and warn on one in
+ * an anonymous VMA, so there an empty PTE gets the zero page instead,
+ * read-only and with the uffd-wp bit: a read keeps it, a write faults,
+ * is resolved by the engine and copies the zero page (the
+ * UFFD_FEATURE_WP_ZEROPAGE idea).  Empty ranges without a page table get
+ * one, as WP_UNPOPULATED does.
+ */
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <linux/huge_mm.h>
+#include <linux/sched/signal.h>
+#include <linux/swapops.h>
+#include <linux/userfaultfd_k.h>
+#include "scan.h"
+
+static void scan_note_flush(struct wwatch_scan *s, unsigned long addr)
+{
+	if (!s->flush_end)
+		s->flush_start = addr;
+	s->flush_end = addr + PAGE_SIZE;
+}
+
+/* Flushes what wwatch_scan_protect_pte() made read-only; PTE lock held. */
+void wwatch_scan_flush_ptes(struct wwatch_scan *s)
+{
+	if (!s->flush_end)
+		return;
+	wwatch_sym.flush_tlb_mm_range(s->mm, s->flush_start, s->flush_end,
+				      PAGE_SHIFT, false);
+	s->flush_end = 0;
+}
+
+/*
+ * What an empty PTE of a write-protected range becomes, or false to leave
+ * it empty: in an anonymous VMA registered for missing faults too, the
+ * zero page would hide those faults.
+ */
+static bool scan_armed_none(struct vm_area_struct *vma, unsigned long addr,
+			    pte_t *entry)
+{
+	if (vma_is_anonymous(vma) && !WWATCH_ANON_PTE_MARKERS) {
+		if (userfaultfd_missing(vma))
+			return false;
+		*entry = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
+		*entry = pte_mkuffd_wp(pte_wrprotect(pte_mkspecial(*entry)));
+		return true;
+	}
+	if (!WWATCH_PTE_MARKERS)
+		return false;
+	*entry = wwatch_uffd_wp_marker();
+	return true;
+}
+
+/*
+ * Write-protects the PTE @ptep (which held @pte when read under the lock,
+ * still held).  A present entry is read and rewritten atomically, so an
+ * accessed or dirty bit the CPU sets meanwhile is kept; its TLB entry is
+ * flushed by wwatch_scan_flush_ptes() before the lock goes.
+ */
+void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
+			     unsigned long addr, pte_t *ptep, pte_t pte)
+{
+	pte_t old, new;
+
+	if (pte_present(pte)) {
+		old = ptep_modify_prot_start(vma, addr, ptep);
+		ptep_modify_prot_commit(vma, addr, ptep, old,
+					pte_mkuffd_wp(pte_wrprotect(old)));
+		scan_note_flush(s, addr);
+	} else if (pte_none(pte)) {
+		if (scan_armed_none(vma, addr, &new))
+			set_pte_at(vma->vm_mm, addr, ptep, new);
+	} else if (!is_pte_marker(pte)) {
+		/* Swap, migration and device entries keep the bit. */
+		set_pte_at(vma->vm_mm, addr, ptep, pte_swp_mkuffd_wp(pte));
+	}
+}
+
+/*
+ * Write-protects a whole anonymous huge PMD in place; the PMD lock is
+ * held.  The entry is first made invalid atomically (no CPU can set its
+ * accessed or dirty bit after that), then rewritten with uffd-wp.
+ */
+void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
+			     pmd_t *pmdp)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pmd_t old = *pmdp;
+
+	if (pmd_present(old)) {
+		old = pmdp_establish(vma, addr, pmdp, pmd_mkinvalid(old));
+		set_pmd_at(mm, addr, pmdp, pmd_mkuffd_wp(pmd_wrprotect(old)));
+		wwatch_sym.flush_tlb_mm_range(mm, addr, addr + HPAGE_PMD_SIZE,
+					      PMD_SHIFT, false);
+	} else if (is_migration_entry(pmd_to_swp_entry(old))) {
+		set_pmd_at(mm, addr, pmdp, pmd_swp_mkuffd_wp(old));
+	}
+}
+
+/* The PMD entry covering @addr, allocating the tables above it. */
+static pmd_t *scan_alloc_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgdp = pgd_offset(mm, addr);
+	p4d_t *p4dp;
+	pud_t *pudp;
+
+	if (!WWATCH_P4D_FOLDED && pgd_none(READ_ONCE(*pgdp)) &&
+	    wwatch_sym.p4d_alloc_fn(mm, pgdp, addr))
+		return NULL;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(READ_ONCE(*p4dp)) && wwatch_sym.pud_alloc_fn(mm, p4dp, addr))
+		return NULL;
+	pudp = pud_offset(p4dp, addr);
+	if (pud_none(READ_ONCE(*pudp)) && wwatch_sym.pmd_alloc_fn(mm, pudp, addr))
+		return NULL;
+	return pmd_offset(pudp, addr);
+}
+
+/* Arms the PTEs of [addr, end), within one PTE table; 0 or retry. */
+static int scan_arm_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
+			 pmd_t *pmdp, unsigned long addr, unsigned long end)
+{
+	pte_t *ptep0, *ptep, pte;
+	spinlock_t *ptl;
+
+	ptep0 = wwatch_pte_offset_map_lock(s->mm, pmdp, addr, &ptl);
+	if (!ptep0)
+		return WWATCH_WALK_AGAIN;
+	for (ptep = ptep0; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte = ptep_get(ptep);
+		if (!wwatch_pte_protected(s, pte))
+			wwatch_scan_protect_pte(s, vma, addr, ptep, pte);
+	}
+	wwatch_scan_flush_ptes(s);
+	pte_unmap_unlock(ptep0, ptl);
+	return 0;
+}
+
+/*
+ * Write-protects everything in [start, end), a range a write-protecting
+ * scan reported as one piece without looking at its entries (no page
+ * table there, or a file THP just split): page tables are allocated and
+ * empty entries armed, and whatever a racing fault mapped meanwhile is
+ * protected too (it was reported as written).  hugetlb ranges without a
+ * page table are left alone.
+ */
+int wwatch_scan_arm(struct wwatch_scan *s, struct vm_area_struct *vma,
+		    unsigned long start, unsigned long end)
+{
+	unsigned long addr, next;
+	pmd_t *pmdp, pmd;
+	pte_t unused;
+	int ret;
+
+	if (is_vm_hugetlb_page(vma) || !scan_armed_none(vma, start, &unused))
+		return 0;
+
+	for (addr = start; addr < end; addr = next) {
+		next = pmd_addr_end(addr, end);
+		pmdp = scan_alloc_pmd(s->mm, addr);
+		if (!pmdp)
+			return -ENOMEM;
+		do {
+			if (pmd_none(READ_ONCE(*pmdp)) &&
+			    wwatch_sym.pte_alloc_fn(s->mm, pmdp))
+				return -ENOMEM;
+			pmd = READ_ONCE(*pmdp);
+			if (wwatch_pmd_is_huge(pmd)) {
+				/* A THP faulted in meanwhile. */
+				wwatch_scan_split_pmd(vma, pmdp, addr);
+				ret = WWATCH_WALK_AGAIN;
+			} else if (pmd_none(pmd) || pmd_bad(pmd)) {
+				ret = pmd_none(pmd) ? WWATCH_WALK_AGAIN : 0;
+			} else {
+				ret = scan_arm_ptes(s, vma, pmdp, addr, next);
+			}
+		} while (ret == WWATCH_WALK_AGAIN);
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page-table walk of the scan, for every VMA but hugetlb ones: the
+ * VMA checks of PAGEMAP_SCAN, empty upper levels reported in one piece,
+ * huge PMDs reported whole, PTE tables entry by entry under their lock.
+ * Our own walker: walk_page_range() is not exported to modules.
+ *
+ * Runs with the target's mmap lock held for reading.
+ */
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/sched/signal.h>
+#include <linux/userfaultfd_k.h>
+#include "scan.h"
+
+spinlock_t *wwatch_scan_lock_huge_pmd(struct mm_struct *mm, pmd_t *pmdp)
+{
+	spinlock_t *ptl = pmd_lock(mm, pmdp);
+
+	if (wwatch_pmd_is_huge(*pmdp))
+		return ptl;
+	spin_unlock(ptl);
+	return NULL;
+}
+
+void wwatch_scan_split_pmd(struct vm_area_struct *vma, pmd_t *pmdp,
+			   unsigned long addr)
+{
+	if (wwatch_pmd_is_huge(READ_ONCE(*pmdp)))
+		wwatch_sym.split_huge_pmd_fn(vma, pmdp, addr & HPAGE_PMD_MASK,
+					     false, NULL);
+}
+
+/*
+ * [start, end) of @vma has no page table: nothing was ever mapped there,
+ * or it was all zapped.  In a uffd-wp VMA that reads as written (nothing
+ * there carries a uffd-wp marker), except in hugetlb VMAs, as upstream.
+ * A write-protecting scan arms what it reported.
+ */
+int wwatch_scan_hole(struct wwatch_scan *s, struct vm_area_struct *vma,
+		     unsigned long start, unsigned long end)
+{
+	unsigned long cats = s->vma_cats, e = end;
+	int ret, err;
+
+	if (s->vma_uffd_wp && !is_vm_hugetlb_page(vma))
+		cats |= WWATCH_PAGE_IS_WRITTEN;
+	if (!wwatch_scan_match(s, cats))
+		return WWATCH_WALK_GO;
+	ret = wwatch_scan_emit(s, cats, start, &e);
+	if (s->wp && e > start) {
+		err = wwatch_scan_arm(s, vma, start, e);
+		if (err)
+			return err;
+	}
+	return ret;
+}
+
+/*
+ * A huge PMD, reported without looking at 512 PTEs.  A write-protecting
+ * scan protects an anonymous one in place when all of it was reported
+ * (a later write fault splits it); otherwise it is split and walked again
+ * as PTEs.  A file THP (shmem) is split, as change_protection() does for
+ * uffd-wp, and its range armed with markers, keeping the report.
+ */
+static int scan_thp(struct wwatch_scan *s, struct vm_area_struct *vma,
+		    pmd_t *pmdp, unsigned long start, unsigned long end)
+{
+	unsigned long hstart = start & HPAGE_PMD_MASK, cats, e = end;
+	spinlock_t *ptl;
+	pmd_t pmd;
+	int ret, err;
+
+	ptl = wwatch_scan_lock_huge_pmd(s->mm, pmdp);
+	if (!ptl)
+		return WWATCH_WALK_AGAIN;
+	pmd = *pmdp;
+	cats = s->vma_cats | wwatch_scan_pmd_cats(s, vma, pmd);
+	if (!wwatch_scan_match(s, cats)) {
+		spin_unlock(ptl);
+		return WWATCH_WALK_GO;
+	}
+	ret = wwatch_scan_emit(s, cats, start, &e);
+	if (e == start || !s->wp || !(cats & WWATCH_PAGE_IS_WRITTEN) ||
+	    pmd_devmap(pmd)) {
+		spin_unlock(ptl);
+		return ret;
+	}
+	if (vma_is_anonymous(vma) && start == hstart &&
+	    e == hstart + HPAGE_PMD_SIZE) {
+		wwatch_scan_protect_pmd(vma, hstart, pmdp);
+		spin_unlock(ptl);
+		return ret;
+	}
+	spin_unlock(ptl);
+
+	if (vma_is_anonymous(vma)) {
+		wwatch_scan_unemit(s, start, e);
+		wwatch_scan_split_pmd(vma, pmdp, hstart);
+		return WWATCH_WALK_AGAIN;
+	}
+	wwatch_scan_split_pmd(vma, pmdp, hstart);
+	err = wwatch_scan_arm(s, vma, start, e);
+	return err ? err : ret;
+}
+
+/* A PTE table, entry by entry, under its lock. */
+static int scan_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
+		     pmd_t *pmdp, unsigned long start, unsigned long end)
+{
+	unsigned long addr, next, cats;
+	pte_t *ptep0, *ptep, pte;
+	int ret = WWATCH_WALK_GO;
+	spinlock_t *ptl;
+
+	ptep0 = wwatch_pte_offset_map_lock(s->mm, pmdp, start, &ptl);
+	if (!ptep0)
+		return WWATCH_WALK_AGAIN;
+	for (addr = start, ptep = ptep0; addr < end;
+	     addr += PAGE_SIZE, ptep++) {
+		pte = ptep_get(ptep);
+		if (s->written_only) {
+			/* Upstream's fast path: only WRITTEN matters. */
+			if (wwatch_pte_protected(s, pte))
+				continue;
+			cats = WWATCH_PAGE_IS_WRITTEN;
+		} else {
+			cats = s->vma_cats | wwatch_scan_pte_cats(s, pte);
+			if (!wwatch_scan_match(s, cats))
+				continue;
+		}
+		next = addr + PAGE_SIZE;
+		ret = wwatch_scan_emit(s, cats, addr, &next);
+		if (next == addr)
+			break;
+		if (s->wp && (cats & WWATCH_PAGE_IS_WRITTEN))
+			wwatch_scan_protect_pte(s, vma, addr, ptep, pte);
+		if (ret)
+			break;
+	}
+	/* TLB entries of what was protected go before the lock does. */
+	wwatch_scan_flush_ptes(s);
+	pte_unmap_unlock(ptep0, ptl);
+	return ret;
+}
+
+static int scan_pmd(struct wwatch_scan *s, struct vm_area_struct *vma,
+		    pmd_t *pmdp, unsigned long start, unsigned long end)
+{
+	pmd_t pmd;
+	int ret;
+
+	do {
+		pmd = READ_ONCE(*pmdp);
+		if (pmd_none(pmd))
+			return wwatch_scan_hole(s, vma, start, end);
+		if (wwatch_pmd_is_huge(pmd))
+			ret = scan_thp(s, vma, pmdp, start, end);
+		else if (!pmd_bad(pmd))
+			ret = scan_ptes(s, vma, pmdp, start, end);
+		else
+			ret = WWATCH_WALK_GO;	/* not ours to fix */
+	} while (ret == WWATCH_WALK_AGAIN);
+	return ret;
+}
+
+static int scan_pmd_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  pud_t *pudp, unsigned long addr, unsigned long end)
+{
+	pmd_t *pmdp = pmd_offset(pudp, addr);
+	unsigned long next;
+	int ret;
+
+	do {
+		next = pmd_addr_end(addr, end);
+		ret = scan_pmd(s, vma, pmdp, addr, next);
+		if (ret)
+			return ret;
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	} while (pmdp++, addr = next, addr != end);
+	return WWATCH_WALK_GO;
+}
+
+static int scan_pud_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  p4d_t *p4dp, unsigned long addr, unsigned long end)
+{
+	pud_t *pudp = pud_offset(p4dp, addr);
+	unsigned long next;
+	pud_t pud;
+	int ret;
+
+	do {
+		next = pud_addr_end(addr, end);
+		pud = READ_ONCE(*pudp);
+		if (pud_none(pud))
+			ret = wwatch_scan_hole(s, vma, addr, next);
+		else if (pud_trans_huge(pud) || pud_devmap(pud) || pud_bad(pud))
+			ret = WWATCH_WALK_GO;	/* DAX PUDs: not reported */
+		else
+			ret = scan_pmd_range(s, vma, pudp, addr, next);
+		if (ret)
+			return ret;
+	} while (pudp++, addr = next, addr != end);
+	return WWATCH_WALK_GO;
+}
+
+static int scan_p4d_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  pgd_t *pgdp, unsigned long addr, unsigned long end)
+{
+	p4d_t *p4dp = p4d_offset(pgdp, addr);
+	unsigned long next;
+	p4d_t p4d;
+	int ret;
+
+	do {
+		next = p4d_addr_end(addr, end);
+		p4d = READ_ONCE(*p4dp);
+		if (p4d_none(p4d))
+			ret = wwatch_scan_hole(s, vma, addr, next);
+		else if (p4d_bad(p4d))
+			ret = WWATCH_WALK_GO;
+		else
+			ret = scan_pud_range(s, vma, p4dp, addr, next);
+		if (ret)
+			return ret;
+	} while (p4dp++, addr = next, addr != end);
+	return WWATCH_WALK_GO;
+}
+
+static int scan_pgd_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  unsigned long addr, unsigned long end)
+{
+	pgd_t *pgdp = pgd_offset(s->mm, addr);
+	unsigned long next;
+	pgd_t pgd;
+	int ret;
+
+	do {
+		next = pgd_addr_end(addr, end);
+		pgd = READ_ONCE(*pgdp);
+		if (pgd_none(pgd))
+			ret = wwatch_scan_hole(s, vma, addr, next);
+		else if (pgd_bad(pgd))
+			ret = WWATCH_WALK_GO;
+		else
+			ret = scan_p4d_range(s, vma, pgdp, addr, next);
+		if (ret)
+			return ret;
+	} while (pgdp++, addr = next, addr != end);
+	return WWATCH_WALK_GO;
+}
+
+/*
+ * Which VMAs a request covers, as PAGEMAP_SCAN decides: WPALLOWED means
+ * registered for uffd-wp with a uffd attached to wwatch (our async mode).
+ * CHECK_WPASYNC fails on any other VMA, WP_MATCHING skips them, VM_PFNMAP
+ * ones are skipped, and so are VMAs without a required WPALLOWED.
+ */
+static int scan_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
+		    unsigned long start, unsigned long end)
+{
+	unsigned long cats = 0, need;
+	bool wp_ok;
+
+	wp_ok = userfaultfd_wp(vma) &&
+		wwatch_engine_ctx_attached(vma->vm_userfaultfd_ctx.ctx);
+	if (!wp_ok) {
+		if (s->arg.flags & WWATCH_SCAN_CHECK_WPASYNC)
+			return -EPERM;
+		if (s->wp)
+			return WWATCH_WALK_GO;
+	}
+	if (vma->vm_flags & VM_PFNMAP)
+		return WWATCH_WALK_GO;
+	if (wp_ok)
+		cats |= WWATCH_PAGE_IS_WPALLOWED;
+	if (vma->vm_flags & VM_SOFTDIRTY)
+		cats |= WWATCH_PAGE_IS_SOFT_DIRTY;
+	need = s->arg.category_mask & WWATCH_PAGE_IS_WPALLOWED;
+	if (((cats ^ s->arg.category_inverted) & need) != need)
+		return WWATCH_WALK_GO;
+
+	s->vma_cats = cats;
+	s->vma_uffd_wp = userfaultfd_wp(vma);
+	if (is_vm_hugetlb_page(vma))
+		return wwatch_scan_hugetlb(s, vma, start, end);
+	return scan_pgd_range(s, vma, start, end);
+}
+
+/*
+ * Walks [start, end) of s->mm.  Gaps between VMAs are not reported.
+ * Returns WWATCH_WALK_GO when the range is done, WWATCH_WALK_FULL or
+ * WWATCH_WALK_DONE with s->walk_end set when it stopped early, or -errno.
+ */
+int wwatch_scan_walk(struct wwatch_scan *s, unsigned long start,
+		     unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr = start, next;
+	int ret;
+
+	while (addr < end) {
+		vma = find_vma(s->mm, addr);
+		if (!vma || vma->vm_start >= end)
+			break;
+		addr = max(addr, vma->vm_start);
+		next = min(end, vma->vm_end);
+		ret = scan_vma(s, vma, addr, next);
+		if (ret)
+			return ret;
+		addr = next;
+	}
+	return WWATCH_WALK_GO;
+}
