@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The four figures of issue 7, one file each: first-write cost, collection
+ * cost, accuracy and steady state.  Each prints its human table on stdout
+ * and adds its rows to the CSV report.
+ */
+#ifndef WWATCH_BENCH_FIGURES_H
+#define WWATCH_BENCH_FIGURES_H
+
+void fig_first_write(void);
+void fig_collect(void);
+void fig_accuracy(void);
+void fig_steady(void);
+
+/* "TCG: ratios only", "KVM" or "bare metal": how far times mean anything. */
+const char *timing_label(void);
+
+#endif

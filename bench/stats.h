@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Summaries of repeated measurements: median and spread (quartiles,
+ * min/max), so that every figure reports a central value and how much it
+ * moved, never a single sample.
+ */
+#ifndef WWATCH_BENCH_STATS_H
+#define WWATCH_BENCH_STATS_H
+
+struct summary {
+	double median, p25, p75, min, max;
+	unsigned int n;
+};
+
+/* Summarizes @v[0..n) (reordered in place). */
+struct summary summarize(double *v, unsigned int n);
+/* A summary of one value (counts, totals). */
+struct summary summary_one(double v);
+
+#endif
