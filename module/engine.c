@@ -32,6 +32,7 @@
 #include <linux/file.h>
 #include <linux/ftrace.h>
 #include <linux/hashtable.h>
+#include <linux/magic.h>
 #include <linux/hugetlb.h>
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
@@ -262,10 +263,16 @@ void wwatch_engine_exit(void)
 	wwatch_ftrace_free_filter(&ops_do_wp_page);
 }
 
-/* Is @file a userfaultfd?  Its anonymous inode is named [userfaultfd]. */
+/*
+ * Is @file a userfaultfd?  One is a file of the kernel's anonymous-inode
+ * filesystem, which user space cannot create files in, named
+ * [userfaultfd], which only fs/userfaultfd.c uses.  (A FIFO or directory
+ * named so elsewhere fails the first test.)
+ */
 static bool file_is_uffd(struct file *file)
 {
 	return file->private_data &&
+	       file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
 	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,9 +87,18 @@ static void test_attach_errors(void **state)
 	struct wwatch_attach a = { .size = sizeof(a) };
 	int wfd = wt_wwatch_open(), wfd2 = wt_wwatch_open();
 	int uffd = wt_uffd_open(0), devnull = open("/dev/null", O_RDONLY);
+	int fifo;
 
 	assert_true(wfd >= 0 && wfd2 >= 0 && uffd >= 0 && devnull >= 0);
 	assert_int_equal(wt_attach(wfd, devnull), -EINVAL);	/* not a uffd */
+	/* a FIFO that only carries the name of one */
+	unlink("/tmp/[userfaultfd]");
+	assert_int_equal(mkfifo("/tmp/[userfaultfd]", 0600), 0);
+	fifo = open("/tmp/[userfaultfd]", O_RDWR | O_NONBLOCK);
+	assert_true(fifo >= 0);
+	assert_int_equal(wt_attach(wfd, fifo), -EINVAL);
+	close(fifo);
+	unlink("/tmp/[userfaultfd]");
 	assert_int_equal(wt_attach(wfd, 999), -EBADF);		/* closed fd */
 	assert_int_equal(wt_attach(wfd, -1), -EBADF);
 	assert_int_equal(wt_detach(wfd, uffd), -ENOENT);	/* not attached */

@@ -52,15 +52,20 @@ struct wwatch_version {
 
 /*
  * WWATCH_IOC_ATTACH / WWATCH_IOC_DETACH: make the userfaultfd `uffd`
- * (of the calling process) asynchronous for write-protect faults, for as
- * long as it stays attached to this open /dev/wwatch.  Attaching holds a
- * reference on the uffd; closing /dev/wwatch detaches everything it holds.
+ * asynchronous for write-protect faults, for as long as it stays attached
+ * to this open /dev/wwatch.  Attaching holds a reference on the uffd;
+ * closing /dev/wwatch detaches everything it holds.  A detached uffd is
+ * synchronous again: unregister its ranges before detaching.
+ *
+ * The uffd is usually the caller's own; one received from another process
+ * (SCM_RIGHTS, pidfd_getfd) is accepted too and then tracks that process's
+ * memory: holding a uffd already gives full control of its faults, so
+ * attaching it grants nothing new.
  *
  * Errors: EBADF (uffd not open), EINVAL (not a userfaultfd, bad size or
- * flags, or a uffd whose API handshake lacks UFFD_FEATURE_WP... see docs),
- * EBUSY (already attached), ENOENT (DETACH of a uffd not attached here),
- * EPERM (the uffd belongs to another process's memory), ENOSPC (too many
- * attached to this file: WWATCH_MAX_ATTACH).
+ * flags), EBUSY (already attached, here or to another open /dev/wwatch),
+ * ENOENT (DETACH of a uffd not attached here), ENOSPC (too many attached
+ * to this file: WWATCH_MAX_ATTACH).
  */
 struct wwatch_attach {
 	__u64 size;		/* sizeof(struct wwatch_attach) */
