@@ -205,14 +205,20 @@ static void notrace hook_handle_userfault(unsigned long ip,
 	regs->ip = (unsigned long)wwatch_resolve_wp;
 }
 
+/*
+ * PERMANENT: registering fails (-EBUSY) while kernel.ftrace_enabled=0,
+ * where the hooks would silently never run, and that sysctl cannot turn
+ * ftrace off while wwatch is loaded.
+ */
 static struct ftrace_ops ops_do_wp_page = {
 	.func = hook_do_wp_page,
-	.flags = FTRACE_OPS_FL_SAVE_REGS,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
 };
 
 static struct ftrace_ops ops_handle_userfault = {
 	.func = hook_handle_userfault,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
 };
 
 static int hook_one(struct ftrace_ops *ops, const char *func)
@@ -227,7 +233,7 @@ static int hook_one(struct ftrace_ops *ops, const char *func)
 	}
 	ret = register_ftrace_function(ops);
 	if (ret)
-		pr_err("cannot hook %s (error %d): is ftrace disabled (kernel.ftrace_enabled=0) or is another IPMODIFY user (livepatch) on it?\n",
+		pr_err("cannot hook %s (error %d): ftrace is disabled (set sysctl kernel.ftrace_enabled=1) or a live patch already redirects it\n",
 		       func, ret);
 	return ret;
 }

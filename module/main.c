@@ -193,15 +193,20 @@ static int __init wwatch_init(void)
 {
 	int ret;
 
-	ret = wwatch_symbols_init();
-	if (ret)
-		return ret;
+	/*
+	 * Hooks first: with ftrace disabled they fail cleanly before the
+	 * kprobe-based symbol lookup touches ftrace at all.
+	 */
 	ret = wwatch_engine_init();
 	if (ret)
 		return ret;
-	ret = misc_register(&wwatch_misc);
+	ret = wwatch_symbols_init();
+	if (!ret) {
+		ret = misc_register(&wwatch_misc);
+		if (ret)
+			pr_err("cannot register /dev/wwatch (error %d)\n", ret);
+	}
 	if (ret) {
-		pr_err("cannot register /dev/wwatch (error %d)\n", ret);
 		wwatch_engine_exit();
 		return ret;
 	}

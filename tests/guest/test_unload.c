@@ -175,12 +175,40 @@ static void test_unload_after_kill_mid_fault(void **state)
 	load();
 }
 
+static int ftrace_sysctl(int on)
+{
+	return run(on ? "echo 1 > /proc/sys/kernel/ftrace_enabled%s"
+		      : "echo 0 > /proc/sys/kernel/ftrace_enabled 2>/dev/null%s",
+		   "");
+}
+
+/*
+ * With kernel.ftrace_enabled=0 the hooks would never run: loading must
+ * fail cleanly, and ftrace cannot be turned off under a loaded module.
+ * (Before FTRACE_OPS_FL_PERMANENT it loaded with dead hooks, and a later
+ * reload warned in ftrace_shutdown and could panic.)
+ */
+static void test_ftrace_disabled(void **state)
+{
+	load();
+	assert_int_not_equal(ftrace_sysctl(0), 0);	/* refused: in use */
+	unload();
+	assert_int_equal(ftrace_sysctl(0), 0);
+	assert_int_not_equal(run("insmod %s 2>/dev/null", ko), 0);
+	assert_false(loaded());
+	assert_int_equal(ftrace_sysctl(1), 0);
+	load();
+	unload();
+	load();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rmmod_refused_while_in_use),
 		cmocka_unit_test(test_cycles),
 		cmocka_unit_test(test_unload_after_kill_mid_fault),
+		cmocka_unit_test(test_ftrace_disabled),
 	};
 	struct utsname u;
 	const char *env = getenv("WWATCH_KO");
