@@ -14,6 +14,9 @@ export PATH
 # rights on the host), so attach stdio once devtmpfs is up.
 mount -t devtmpfs -o mode=0755 devtmpfs /dev
 exec </dev/null >/dev/console 2>&1
+# The host's tests/vm/run reads this line: a kernel that dies before it
+# (no wwatch code has run yet) is a boot failure it may retry once.
+echo "wwatch-guest: init started"
 
 say() { echo "wwatch-guest: $*"; }
 # Setup failures print no end marker: the host reports them as a failed boot.
