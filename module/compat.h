@@ -224,4 +224,19 @@ static inline size_t wwatch_size_mul(size_t a, size_t b)
 #define WWATCH_P4D_FOLDED false
 #endif
 
+/*
+ * Sets and clears VMA flags from an mmap handler: vma->vm_flags became
+ * read-only in 6.3, written through vm_flags_set()/vm_flags_clear().
+ */
+static inline void wwatch_vm_flags_mod(struct vm_area_struct *vma,
+				       unsigned long set, unsigned long clear)
+{
+#ifdef WWATCH_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, set);
+	vm_flags_clear(vma, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
 #endif

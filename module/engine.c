@@ -25,6 +25,8 @@
  * Attached uffds are kept in an RCU hash keyed by their context pointer.
  * Attaching holds a reference on the uffd file, so a context cannot be
  * freed, and its address reused, while the hooks can still match it.
+ * Each resolved fault is also appended to the write log of the file the
+ * uffd is attached to, if it set one up (log.c).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
@@ -45,6 +47,7 @@
 struct attached_ctx {
 	struct hlist_node node;
 	const void *ctx;		/* struct userfaultfd_ctx *, never read */
+	struct wwatch_file *wf;		/* holder: valid while in the hash */
 	struct rcu_head rcu;
 };
 
@@ -83,12 +86,30 @@ static bool vma_watched(struct vm_area_struct *vma)
 	       wwatch_engine_ctx_attached(vma->vm_userfaultfd_ctx.ctx);
 }
 
+/*
+ * Logs a resolved fault of [addr, addr + (1 << shift)) to the write log
+ * of the file @vma's uffd is attached to, if that file has one.  Called
+ * with the page table lock that covered the bit's clearing still held.
+ */
+static void log_resolved(struct vm_area_struct *vma, unsigned long addr,
+			 unsigned int shift)
+{
+	struct attached_ctx *a;
+
+	rcu_read_lock();
+	a = find_attached(vma->vm_userfaultfd_ctx.ctx);
+	if (a)
+		wwatch_log_write(a->wf, addr, shift);
+	rcu_read_unlock();
+}
+
 /* ftrace callback at the entry of do_wp_page(struct vm_fault *vmf). */
 static void notrace hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    wwatch_fregs_t *fregs)
 {
 	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct attached_ctx *a;
 	struct vm_fault *vmf;
 	pte_t pte;
 
@@ -99,12 +120,18 @@ static void notrace hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
 	if (!(vmf->flags & FAULT_FLAG_WRITE))
 		return;
 	pte = *vmf->pte;
-	if (!pte_uffd_wp(pte) || !vma_watched(vmf->vma))
+	if (!pte_uffd_wp(pte) || !userfaultfd_wp(vmf->vma))
 		return;
-	/* The PTE lock is held here: a plain update is safe. */
-	pte = pte_clear_uffd_wp(pte);
-	set_pte_at(vmf->vma->vm_mm, vmf->address, vmf->pte, pte);
-	vmf->orig_pte = pte;
+	rcu_read_lock();
+	a = find_attached(vmf->vma->vm_userfaultfd_ctx.ctx);
+	if (a) {
+		/* The PTE lock is held here: a plain update is safe. */
+		pte = pte_clear_uffd_wp(pte);
+		set_pte_at(vmf->vma->vm_mm, vmf->address, vmf->pte, pte);
+		vmf->orig_pte = pte;
+		wwatch_log_write(a->wf, vmf->address & PAGE_MASK, PAGE_SHIFT);
+	}
+	rcu_read_unlock();
 }
 
 /* Clears the uffd-wp bit of a hugetlb page mapped at @addr. */
@@ -137,10 +164,12 @@ static vm_fault_t resolve_hugetlb(struct vm_area_struct *vma,
 	ptl = huge_pte_lockptr(h, mm, ptep);
 	spin_lock(ptl);
 	entry = wwatch_huge_ptep_get(mm, addr, ptep);
-	if (pte_present(entry) && huge_pte_uffd_wp(entry))
+	if (pte_present(entry) && huge_pte_uffd_wp(entry)) {
 		wwatch_set_huge_pte_at(mm, addr, ptep,
 				       huge_pte_clear_uffd_wp(entry),
 				       huge_page_size(h));
+		log_resolved(vma, addr, huge_page_shift(h));
+	}
 	spin_unlock(ptl);
 	return 0;
 }
@@ -156,8 +185,10 @@ static vm_fault_t resolve_pte(struct vm_fault *vmf)
 	if (!ptep)
 		return 0;
 	pte = *ptep;
-	if (pte_present(pte) && pte_uffd_wp(pte))
+	if (pte_present(pte) && pte_uffd_wp(pte)) {
 		set_pte_at(mm, vmf->address, ptep, pte_clear_uffd_wp(pte));
+		log_resolved(vmf->vma, vmf->address & PAGE_MASK, PAGE_SHIFT);
+	}
 	pte_unmap_unlock(ptep, ptl);
 	return 0;
 }
@@ -314,6 +345,7 @@ long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *re
 		goto out_put;
 	}
 	a->ctx = file->private_data;
+	a->wf = wf;
 
 	mutex_lock(&wf->lock);
 	if (wf->nr_uffd >= WWATCH_MAX_ATTACH) {

@@ -51,6 +51,8 @@ static long ioctl_version(void __user *uarg)
 	v.abi_minor = WWATCH_ABI_MINOR;
 	v.features = WWATCH_FEAT_ASYNC_WP | WWATCH_FEAT_SCAN |
 		     WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT;
+	if (WWATCH_LOG_BUILT)
+		v.features |= WWATCH_FEAT_LOG;
 	v.categories = WWATCH_PAGE_CATEGORIES;
 	v.scan_flags = WWATCH_SCAN_FLAGS;
 	strscpy(v.module_version, WWATCH_MODULE_VERSION,
@@ -115,6 +117,21 @@ static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 	return 0;
 }
 
+static long ioctl_log_setup(struct wwatch_file *wf, void __user *uarg)
+{
+	struct wwatch_log_setup s;
+	long ret;
+
+	ret = copy_sized_arg(&s, sizeof(s), uarg);
+	if (ret)
+		return ret;
+	ret = wwatch_log_setup(wf, &s);
+	if (ret)
+		return ret;
+	/* The log stays: its size can also be read from its header page. */
+	return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
 static long wwatch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct wwatch_file *wf = file->private_data;
@@ -139,6 +156,8 @@ static long wwatch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioctl_target(wf, uarg);
 	case WWATCH_IOC_SCAN:
 		return wwatch_scan_ioctl(wf, uarg);
+	case WWATCH_IOC_LOG_SETUP:
+		return ioctl_log_setup(wf, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -165,11 +184,22 @@ static int wwatch_release(struct inode *inode, struct file *file)
 {
 	struct wwatch_file *wf = file->private_data;
 
-	wwatch_engine_release(wf);
+	wwatch_engine_release(wf);	/* no fault can reach wf->log now */
+	wwatch_log_release(wf);
 	mmdrop(wf->mm);
 	mutex_destroy(&wf->lock);
 	kfree(wf);
 	return 0;
+}
+
+static int wwatch_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return wwatch_log_mmap(file->private_data, vma);
+}
+
+static __poll_t wwatch_poll(struct file *file, poll_table *pt)
+{
+	return wwatch_log_poll(file->private_data, file, pt);
 }
 
 static const struct file_operations wwatch_fops = {
@@ -177,6 +207,8 @@ static const struct file_operations wwatch_fops = {
 	.open = wwatch_open,
 	.release = wwatch_release,
 	.unlocked_ioctl = wwatch_ioctl,
+	.mmap = wwatch_mmap,
+	.poll = wwatch_poll,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };

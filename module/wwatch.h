@@ -8,6 +8,7 @@
 
 #include <linux/mutex.h>
 #include <linux/mm_types.h>
+#include <linux/poll.h>
 #include <linux/types.h>
 #include "compat.h"
 #include "linux/wwatch.h"
@@ -21,6 +22,8 @@ struct wwatch_file {
 	struct file *uffd[WWATCH_MAX_ATTACH]; /* attached uffds, referenced */
 	unsigned int nr_uffd;
 	bool may_wp_target;		/* caller may write-protect mm */
+	/* Set once (under lock), read locklessly by the engine; log.c. */
+	struct wwatch_log *log;
 };
 
 /* symbols.c: kernel functions that are not exported, found at load. */
@@ -33,6 +36,40 @@ long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *a)
 long wwatch_engine_detach(struct wwatch_file *wf, const struct wwatch_attach *a);
 void wwatch_engine_release(struct wwatch_file *wf);
 bool wwatch_engine_ctx_attached(const void *ctx);
+
+/* log.c: the write log, a ring shared with user space. */
+struct wwatch_log;
+long wwatch_log_setup(struct wwatch_file *wf, struct wwatch_log_setup *s);
+int wwatch_log_mmap(struct wwatch_file *wf, struct vm_area_struct *vma);
+__poll_t wwatch_log_poll(struct wwatch_file *wf, struct file *file,
+			 poll_table *pt);
+void wwatch_log_release(struct wwatch_file *wf);
+void wwatch_log_append(struct wwatch_log *log, unsigned long addr,
+		       unsigned int shift);
+
+/*
+ * Called by the engine for each write-protect fault it resolved, after
+ * clearing the protection, with the page table lock held and under RCU.
+ * Building with WWATCH_NO_LOG=1 compiles the feature out of the fault
+ * path: the benchmark compares against that build.
+ */
+#ifdef WWATCH_NO_LOG
+#define WWATCH_LOG_BUILT 0
+static inline void wwatch_log_write(struct wwatch_file *wf,
+				    unsigned long addr, unsigned int shift)
+{
+}
+#else
+#define WWATCH_LOG_BUILT 1
+static inline void wwatch_log_write(struct wwatch_file *wf,
+				    unsigned long addr, unsigned int shift)
+{
+	struct wwatch_log *log = READ_ONCE(wf->log);
+
+	if (unlikely(log))
+		wwatch_log_append(log, addr, shift);
+}
+#endif
 
 /* scan.c: WWATCH_IOC_SCAN, the PAGEMAP_SCAN equivalent. */
 long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg);

@@ -71,12 +71,33 @@ static void test_ioctl_numbers(void **state)
 	assert_int_equal(sizeof(struct wwatch_version) % 8, 0);
 }
 
+/* The log's shared layout is ABI too: fixed sizes, tail on its own line. */
+static void test_log_layout(void **state)
+{
+	assert_int_equal(_IOC_SIZE(WWATCH_IOC_LOG_SETUP), 32);
+	assert_int_equal(_IOC_DIR(WWATCH_IOC_LOG_SETUP), _IOC_READ | _IOC_WRITE);
+	assert_int_equal(offsetof(struct wwatch_log_setup, size), 0);
+	assert_int_equal(offsetof(struct wwatch_log_setup, mmap_size), 16);
+	assert_int_equal(sizeof(struct wwatch_log_header), 128);
+	assert_int_equal(offsetof(struct wwatch_log_header, dropped), 24);
+	assert_int_equal(offsetof(struct wwatch_log_header, tail), 64);
+	assert_int_equal(sizeof(struct wwatch_log_entry), 32);
+	assert_int_equal(offsetof(struct wwatch_log_entry, stamp), 0);
+	assert_int_equal(offsetof(struct wwatch_log_entry, addr), 8);
+	assert_int_equal(offsetof(struct wwatch_log_entry, tid), 24);
+	assert_true(WWATCH_LOG_MIN_ENTRIES >= 16);
+	assert_true((WWATCH_LOG_MAX_ENTRIES & (WWATCH_LOG_MAX_ENTRIES - 1)) == 0);
+	assert_int_equal(WWATCH_FEAT_LOG & (WWATCH_FEAT_ASYNC_WP |
+		WWATCH_FEAT_SCAN | WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_arg_layout),
 		cmocka_unit_test(test_bits_are_upstream),
 		cmocka_unit_test(test_ioctl_numbers),
+		cmocka_unit_test(test_log_layout),
 	};
 
 	return cmocka_run_group_tests_name("uapi", tests, NULL, NULL);

@@ -26,7 +26,7 @@
 
 /* ABI version: major changes break callers, minor ones only add. */
 #define WWATCH_ABI_MAJOR	1
-#define WWATCH_ABI_MINOR	0
+#define WWATCH_ABI_MINOR	1
 
 #define WWATCH_IOC_MAGIC	0xB7
 
@@ -35,6 +35,7 @@
 #define WWATCH_FEAT_SCAN	(1ULL << 1) /* WWATCH_IOC_SCAN */
 #define WWATCH_FEAT_TARGET	(1ULL << 2) /* WWATCH_IOC_TARGET */
 #define WWATCH_FEAT_THP_SPLIT	(1ULL << 3) /* protected THPs split on write */
+#define WWATCH_FEAT_LOG		(1ULL << 4) /* WWATCH_IOC_LOG_SETUP (ABI 1.1) */
 
 /*
  * WWATCH_IOC_VERSION: what the loaded module speaks.
@@ -142,11 +143,103 @@ struct wwatch_scan_arg {
 	__u64 return_mask;
 };
 
+/*
+ * The write log (ABI 1.1): an opt-in, ordered record of first writes.
+ *
+ * WWATCH_IOC_LOG_SETUP gives this open /dev/wwatch a ring of `entries`
+ * slots, which user space then maps with
+ *	mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0).
+ * From then on every write-protect fault that wwatch resolves in the
+ * kernel for a uffd attached to this file (the first write to a protected
+ * page) appends one entry, from inside the fault, with no system call and
+ * no allocation.  Scans, UFFDIO_WRITEPROTECT and writes to pages that are
+ * not protected append nothing.
+ *
+ * Layout of the mapping: struct wwatch_log_header at offset 0, then
+ * `entries` struct wwatch_log_entry from entries_offset.  Entry number
+ * `seq` (0, 1, 2...) lives in slot seq & (entries - 1).
+ *
+ * Order: sequence numbers are global to the ring, one total order over
+ * every CPU and thread, consistent with each thread's program order and
+ * with anything that orders two writes: if the write that logged page A
+ * returned before the write to page B faulted, seq(A) < seq(B).
+ *
+ * Consuming: the entry with sequence number `seq` is complete once its
+ * `stamp` reads seq + 1 (load it with acquire semantics, then read the
+ * other fields).  After reading entry `seq`, store seq + 1 to `tail`
+ * (release): that frees the slot.  Entries are published in reservation
+ * order except for the instant between reservation and publication, so
+ * a consumer stops at the first slot whose stamp is not yet seq + 1.
+ *
+ * Full ring: a writer never waits.  If `entries` events are unconsumed,
+ * the new event gets no sequence number and `dropped` grows instead.
+ * Nothing is lost: the page tables still hold every write, so a consumer
+ * that sees `dropped` change scans (WWATCH_IOC_SCAN, PAGE_IS_WRITTEN) the
+ * ranges it watches and takes the scan's answer for that interval.  The
+ * kernel updates `dropped` after clearing the page's protection, so a
+ * scan started after reading the new value reports that page.
+ *
+ * The kernel never trusts the mapping: it reads only `tail`, and a bad
+ * `tail` only makes the ring look full (events are then dropped).
+ *
+ * poll(2) on the file reports POLLIN when entry `tail` is published
+ * (so also whenever the ring is full), POLLERR while there is no log.
+ * The ring lives until the file is closed and every mapping of it gone.
+ *
+ * Errors of WWATCH_IOC_LOG_SETUP: EINVAL (bad size, flags, or `entries`
+ * not a power of two in [WWATCH_LOG_MIN_ENTRIES, WWATCH_LOG_MAX_ENTRIES]),
+ * EBUSY (this file already has a log), ENOMEM.  mmap: ENODEV (no log set
+ * up yet), EINVAL (not MAP_SHARED, offset not 0 or length not mmap_size),
+ * EPERM (PROT_EXEC).
+ */
+#define WWATCH_LOG_MIN_ENTRIES	16
+#define WWATCH_LOG_MAX_ENTRIES	(1U << 20)
+
+/* wwatch_log_setup.flags */
+#define WWATCH_LOG_TID		(1U << 0) /* fill wwatch_log_entry.tid */
+#define WWATCH_LOG_FLAGS	WWATCH_LOG_TID
+
+struct wwatch_log_setup {
+	__u64 size;		/* in: sizeof(struct wwatch_log_setup) */
+	__u32 entries;		/* in: ring slots, a power of two */
+	__u32 flags;		/* in: WWATCH_LOG_* */
+	__u64 mmap_size;	/* out: bytes to map at offset 0 */
+	__u64 entries_offset;	/* out: offset of slot 0 in the mapping */
+};
+
+/* At offset 0 of the mapping. */
+struct wwatch_log_header {
+	/* Written by the kernel at setup, then constant. */
+	__u32 entries;		/* ring slots */
+	__u32 entry_size;	/* sizeof(struct wwatch_log_entry) */
+	__u32 flags;		/* WWATCH_LOG_* given at setup */
+	__u32 reserved0;
+	__u64 entries_offset;	/* as returned by WWATCH_IOC_LOG_SETUP */
+	/* Written by the kernel only. */
+	__u64 dropped;		/* events that found the ring full, ever */
+	__u64 reserved1[4];
+	/* Written by the consumer, read by the kernel (own cache line). */
+	__u64 tail;		/* sequence number of the next entry to read */
+	__u64 reserved2[7];
+};
+
+struct wwatch_log_entry {
+	__u64 stamp;		/* seq + 1 once published */
+	__u64 addr;		/* start of the written page (huge page) */
+	__u32 page_shift;	/* the page's size is 1 << page_shift */
+	__u32 cpu;		/* CPU the write faulted on */
+	__u32 tid;		/* writing thread, as the process that set up
+				 * the log sees it (0: WWATCH_LOG_TID unset,
+				 * or not visible in its pid namespace) */
+	__u32 reserved;
+};
+
 #define WWATCH_IOC_VERSION	_IOWR(WWATCH_IOC_MAGIC, 0x00, struct wwatch_version)
 #define WWATCH_IOC_ATTACH	_IOW(WWATCH_IOC_MAGIC, 0x01, struct wwatch_attach)
 #define WWATCH_IOC_DETACH	_IOW(WWATCH_IOC_MAGIC, 0x02, struct wwatch_attach)
 #define WWATCH_IOC_TARGET	_IOW(WWATCH_IOC_MAGIC, 0x03, struct wwatch_target)
 /* Returns the number of regions written to vec, or -1 with errno. */
 #define WWATCH_IOC_SCAN		_IOWR(WWATCH_IOC_MAGIC, 0x04, struct wwatch_scan_arg)
+#define WWATCH_IOC_LOG_SETUP	_IOWR(WWATCH_IOC_MAGIC, 0x05, struct wwatch_log_setup)
 
 #endif /* _UAPI_LINUX_WWATCH_H */
