@@ -8,13 +8,18 @@
  * Indirect Branch Tracking and the function's ENDBR was sealed at boot
  * (Debian's 6.12 kernels are built with CONFIG_X86_KERNEL_IBT).  Every
  * address is checked for an ENDBR64 first when IBT is on; if one lacks
- * it, loading fails with a message rather than a later crash.
+ * it, loading fails with a message rather than a later crash: one line
+ * that says what to do, which depends on whether the kernel has its own
+ * UFFD_FEATURE_WP_ASYNC (Linux >= 6.7, where wwatch is not needed) or not
+ * (such as Ubuntu's 6.2 to 6.5, where booting with ibt=off is the way).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd.h>
+#include <linux/utsname.h>
 #include "wwatch.h"
 #include "symbols.h"
 
@@ -57,12 +62,16 @@ static int check_callable(const char *name, unsigned long addr)
 
 	if (!ibt_enforced())
 		return 0;
-	if (get_kernel_nofault(insn, (u32 *)addr) || insn != WWATCH_ENDBR64) {
-		pr_err("%s has no ENDBR and this CPU enforces IBT: wwatch cannot run here; use the kernel's own UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN (Linux >= 6.7) instead\n",
-		       name);
-		return -EPERM;
-	}
-	return 0;
+	if (!get_kernel_nofault(insn, (u32 *)addr) && insn == WWATCH_ENDBR64)
+		return 0;
+#ifdef UFFD_FEATURE_WP_ASYNC
+	pr_err("%s has no ENDBR and this CPU enforces IBT (Indirect Branch Tracking), so wwatch cannot call it; Linux %s does not need wwatch: libwwatch uses the kernel's own UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN\n",
+	       name, utsname()->release);
+#else
+	pr_err("%s has no ENDBR and this CPU enforces IBT (Indirect Branch Tracking), so calling it from wwatch would crash; Linux %s lacks UFFD_FEATURE_WP_ASYNC, so to use wwatch boot with ibt=off (add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub, reboot), which turns IBT off for the whole kernel\n",
+	       name, utsname()->release);
+#endif
+	return -EPERM;
 }
 
 int wwatch_symbols_init(void)
@@ -91,8 +100,8 @@ int wwatch_symbols_init(void)
 			continue;
 		addr = lookup(wanted[i].name);
 		if (!addr) {
-			pr_err("kernel symbol %s not found: this kernel is not supported\n",
-			       wanted[i].name);
+			pr_err("kernel symbol %s not found in Linux %s: this kernel is not supported; report it with the output of `wwatch info`\n",
+			       wanted[i].name, utsname()->release);
 			return -ENOENT;
 		}
 		ret = check_callable(wanted[i].name, addr);

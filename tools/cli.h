@@ -15,6 +15,7 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 
@@ -27,6 +28,25 @@ bool wants_help(const char *cmd, int argc, char **argv);
 int read_first_line(const char *path, char *buf, size_t len); /* 0/-errno */
 /* The path of libwwatch-compat.so that `wwatch run` preloads, or NULL. */
 const char *compat_library_path(char *buf, size_t len);
+
+/* runprog.c: for the commands that run a program (run, log). */
+/* "NAME VALUE" or "NAME=VALUE" at argv[*i]: *value set, *i moved on. */
+bool opt_value(int argc, char **argv, int *i, const char *name,
+	       const char **value);
+/* Takes the option at argv[*i] (moving *i past a value): 1, 0 if it is
+ * unknown, or -exit status after saying why. */
+typedef int (*option_fn)(int argc, char **argv, int *i, void *ctx);
+/*
+ * `wwatch CMD [OPTIONS] [--] PROGRAM [ARGS]`: "--" ends the options,
+ * -h/--help prints the usage, the others go to opt.  Returns PROGRAM's
+ * index, 0 after --help, or -exit status (usage errors said).
+ */
+int program_options(const char *cmd, int argc, char **argv, option_fn opt,
+		    void *ctx);
+/* Prepends libwwatch-compat.so to LD_PRELOAD: 0, or 127 (said why). */
+int preload_compat(const char *cmd);
+/* execvp(argv[0], argv); returns only on failure: 127 or 126 (said why). */
+int exec_program(const char *cmd, char **argv);
 
 /* memkinds.c: which kinds of memory can be watched here, one line each. */
 void print_memory_kinds(const char *file_dir);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Small helpers of the wwatch command: reading one line of a /proc or
- * /sys file, and finding the installed compatibility layer (next to the
- * libwwatch.so this command runs with, so it follows the install prefix).
+ * /sys file, and finding the installed compatibility layer (in the wwatch/
+ * directory beside the libwwatch.so this command runs with, so it follows
+ * the install prefix).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,16 +30,27 @@ int read_first_line(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* dir + "/libwwatch-compat.so" if that file exists. */
+/*
+ * The layer beside @file: dir/wwatch/libwwatch-compat.so (where it is
+ * installed) or dir/libwwatch-compat.so (the build tree), if it exists.
+ */
 static const char *beside(const char *file, char *buf, size_t len)
 {
+	static const char *const where[] = {
+		"wwatch/libwwatch-compat.so", "libwwatch-compat.so",
+	};
 	const char *slash = strrchr(file, '/');
+	size_t i;
 
 	if (!slash)
 		return NULL;
-	snprintf(buf, len, "%.*s/libwwatch-compat.so", (int)(slash - file),
-		 file);
-	return access(buf, R_OK) ? NULL : buf;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(buf, len, "%.*s/%s", (int)(slash - file), file,
+			 where[i]);
+		if (!access(buf, R_OK))
+			return buf;
+	}
+	return NULL;
 }
 
 const char *compat_library_path(char *buf, size_t len)
@@ -52,7 +64,7 @@ const char *compat_library_path(char *buf, size_t len)
 		snprintf(buf, len, "%s", env);
 		return buf;
 	}
-	/* 1. Next to the libwwatch.so.0 we are running with. */
+	/* 1. Beside the libwwatch.so.0 we are running with. */
 	if (dladdr((void *)wwatch_open, &dl) && dl.dli_fname &&
 	    realpath(dl.dli_fname, lib) && beside(lib, buf, len))
 		return buf;

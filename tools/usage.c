@@ -23,6 +23,8 @@ static const char general[] =
 "             the first thing to run when something does not work.\n"
 "  run        Run a program with the compatibility layer preloaded, so its\n"
 "             PAGEMAP_SCAN and WP_ASYNC calls work on this kernel.\n"
+"  log        Run a program as `run` does and print each first write to a\n"
+"             page it tracks, in order, as it happens (the module's log).\n"
 "  demo       Write a few pages of a fresh mapping and print the pages the\n"
 "             library reports as written.\n"
 "  selftest   Check the tracking end to end in a few seconds.\n"
@@ -39,7 +41,8 @@ static const char general[] =
 "                  what it serves and why.\n"
 "\n"
 "Exit status: 0 on success, 1 when a check fails or the program cannot\n"
-"run, 2 on a usage error; `wwatch run` exits with the program's status.\n"
+"run, 2 on a usage error; `wwatch run` and `wwatch log` exit with the\n"
+"program's status.\n"
 "See wwatch(1) and the libwwatch documentation (docs/library.md).\n";
 
 static const char info[] =
@@ -86,6 +89,41 @@ static const char run[] =
 "Exit status: PROGRAM's; 127 if it cannot be found or the layer is\n"
 "missing, 126 if it cannot be executed.\n";
 
+static const char log_text[] =
+"Usage: wwatch log [--entries N] [--tid] [--output FILE] [--debug] [--]\n"
+"                  PROGRAM [ARGUMENTS...]\n"
+"\n"
+"Runs PROGRAM as `wwatch run --backend module` does and prints, as they\n"
+"happen, the first writes to the pages it tracks with userfaultfd\n"
+"UFFD_FEATURE_WP_ASYNC, in order, from the wwatch module's write log:\n"
+"\n"
+"  seq=0 addr=0x7f3a5c000000 size=4096 cpu=1 tid=0\n"
+"\n"
+"seq numbers give one order over all threads; size is the page's (a\n"
+"hugetlb page is logged once, whole); tid is 0 without --tid.  The log is\n"
+"a ring that this command empties; when the program writes faster than\n"
+"it is read, writes are not logged (never delayed) and a line starting\n"
+"with DROPPED says how many: the program's own scans (PAGEMAP_SCAN)\n"
+"still see them.  After PROGRAM exits the log is drained and a last line\n"
+"says \"end: N writes logged, M dropped\".  Processes PROGRAM starts are\n"
+"logged in the same ring.\n"
+"Programs that use libwwatch itself, rather than the kernel's interface,\n"
+"are not logged (wwatch_log_enable() gives them their own log).\n"
+"\n"
+"Options:\n"
+"  --entries N    Slots in the ring, a power of two from 16 to 1048576\n"
+"                 (default 4096; 32 bytes of kernel memory each).\n"
+"  --tid          Record the writing thread's id.\n"
+"  --output FILE  Write the log to FILE (\"-\": standard output) instead of\n"
+"                 standard error.\n"
+"  --debug        Sets WWATCH_DEBUG=1: the layer reports on stderr.\n"
+"\n"
+"Needs the wwatch module with the write log (module ABI 1.1), on every\n"
+"kernel: the kernel's own write tracking has no log.\n"
+"Exit status: PROGRAM's (128 + N if killed by signal N); 125 if the log\n"
+"cannot be set up; 127 if PROGRAM cannot be found or the layer is\n"
+"missing, 126 if it cannot be executed.\n";
+
 static const char demo[] =
 "Usage: wwatch demo [--pages N] [--write LIST]\n"
 "\n"
@@ -113,8 +151,8 @@ static const char selftest[] =
 static const struct {
 	const char *name, *text;
 } texts[] = {
-	{ "info", info }, { "run", run }, { "demo", demo },
-	{ "selftest", selftest },
+	{ "info", info }, { "run", run }, { "log", log_text },
+	{ "demo", demo }, { "selftest", selftest },
 };
 
 void usage(const char *cmd, bool to_stderr)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The wwatch command: global options and dispatch to the subcommands
- * (info, run, demo, selftest), each in its own file.
+ * (info, run, log, demo, selftest), each in its own file.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "info", cmd_info }, { "run", cmd_run },
+		{ "info", cmd_info }, { "run", cmd_run }, { "log", cmd_log },
 		{ "demo", cmd_demo }, { "selftest", cmd_selftest },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;

@@ -32,12 +32,23 @@ void cx_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens /dev/wwatch (O_CLOEXEC, moved out of the way): fd or -errno. */
 int cx_open_wwatch(void);
 
+/* ---- logfd.c: the write log of `wwatch log` (WWATCH_LOG_FD) --------- */
+/* Reads and checks WWATCH_LOG_FD; called once, by the constructor. */
+void cx_log_init(void);
+/* The inherited /dev/wwatch with the log, or -1. */
+int cx_log_fd(void);
+/* Attaches uffd to it: 0, or -errno (-ENODEV: there is no log). */
+int cx_log_attach(int uffd);
+
 /* ---- real functions (intercept.c) ----------------------------------- */
 int cx_real_ioctl(int fd, unsigned long req, void *arg);
 int cx_real_close(int fd);
 
 /* ---- fdtable.c: descriptors the layer knows about -------------------- */
-/* Attaches `uffd` to a /dev/wwatch of ours and remembers it: 0 / -errno. */
+/*
+ * Attaches `uffd` to the write log's /dev/wwatch if there is one, else
+ * (or if that fails) to one of ours, and remembers it: 0 / -errno.
+ */
 int cx_attach_uffd(int uffd);
 /* Notes a range registered (or unregistered) on an attached uffd. */
 void cx_uffd_range(int uffd, unsigned long start, unsigned long len, bool add);
@@ -45,8 +56,9 @@ void cx_uffd_range(int uffd, unsigned long start, unsigned long len, bool add);
 bool cx_tracking(void);
 /*
  * Called before the real close(fd): forgets fd, undoing what the layer did
- * for it.  Returns false if fd is one of the layer's own descriptors,
- * which the program must not close (close then fails with EBADF).
+ * for it.  Returns false if fd is one of the layer's own descriptors or
+ * the write log's, which the program must not close (close then fails
+ * with EBADF).
  */
 bool cx_forget_fd(int fd);
 /*

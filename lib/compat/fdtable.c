@@ -9,7 +9,7 @@
  *    that serves each (the layer's own for this process, a TARGETed one
  *    for another pid), checked against fstat() on every use;
  *  - the layer's own /dev/wwatch descriptors, which the program may not
- *    close.
+ *    close (nor the write log's, see logfd.c).
  * A forked child starts with an empty table (pthread_atfork).
  */
 #define _GNU_SOURCE
@@ -161,11 +161,31 @@ static int self_wfd(void)
 	return e ? e->fd : err;
 }
 
+/* Attaches to one of our files, a new one when all are full. */
+static struct cx_entry *attach_own(struct wwatch_attach *a, int *err)
+{
+	struct cx_entry *own;
+
+	for (;;) {
+		own = own_entry(NULL);
+		if (!own)
+			own = new_own(err);
+		if (!own)
+			return NULL;
+		*err = ww_ioctl(own->fd, WWATCH_IOC_ATTACH, a);
+		if (!*err)
+			return own;
+		if (*err != -ENOSPC)
+			return NULL;
+		own->nattached = WWATCH_MAX_ATTACH;	/* full: next one */
+	}
+}
+
 int cx_attach_uffd(int uffd)
 {
 	struct wwatch_attach a = { .size = sizeof(a), .uffd = uffd };
-	struct cx_entry *own, *stale, *u;
-	int err = 0;
+	struct cx_entry *own = NULL, *stale, *u;
+	int err, wfd;
 
 	pthread_mutex_lock(&lock);
 	stale = find(uffd, E_UFFD);	/* closed behind our back */
@@ -173,23 +193,19 @@ int cx_attach_uffd(int uffd)
 		unlink_entry(stale);
 		free_entry(stale);
 	}
-	for (;;) {
-		own = own_entry(NULL);
-		if (!own)
-			own = new_own(&err);
-		if (!own)
-			break;
-		err = ww_ioctl(own->fd, WWATCH_IOC_ATTACH, &a);
-		if (err != -ENOSPC)
-			break;
-		own->nattached = WWATCH_MAX_ATTACH;	/* full: next one */
+	/* Not logged is better than not served: fall back to ours. */
+	err = cx_log_attach(uffd);
+	wfd = cx_log_fd();
+	if (err) {
+		own = attach_own(&a, &err);
+		wfd = own ? own->fd : -1;
 	}
 	if (!err) {
-		u = insert(E_UFFD, uffd, own->fd);
-		if (u) {
+		u = insert(E_UFFD, uffd, wfd);
+		if (u && own) {
 			own->nattached++;
-		} else {
-			ww_ioctl(own->fd, WWATCH_IOC_DETACH, &a);
+		} else if (!u) {
+			ww_ioctl(wfd, WWATCH_IOC_DETACH, &a);
 			err = -ENOMEM;
 		}
 	}
@@ -236,6 +252,8 @@ bool cx_forget_fd(int fd)
 	struct cx_entry *e;
 	bool ok = true;
 
+	if (fd >= 0 && fd == cx_log_fd())
+		return false;
 	pthread_mutex_lock(&lock);
 	while ((e = find(fd, -1))) {
 		if (e->kind == E_OWN) {

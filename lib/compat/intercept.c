@@ -37,6 +37,7 @@ static void resolve(void)
 __attribute__((constructor)) static void cx_init(void)
 {
 	resolve();
+	cx_log_init();
 	pthread_atfork(cx_fdtable_lock, cx_fdtable_unlock, cx_fdtable_child);
 	cx_debug("loaded, mode %d", (int)cx_mode());
 }
@@ -85,7 +86,8 @@ int ioctl(int fd, unsigned long req, ...)
 __attribute__((visibility("default")))
 int close(int fd)
 {
-	if (cx_tracking() && !cx_forget_fd(fd)) {
+	if ((cx_tracking() || (fd >= 0 && fd == cx_log_fd())) &&
+	    !cx_forget_fd(fd)) {
 		errno = EBADF;
 		return -1;
 	}

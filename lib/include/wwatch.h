@@ -12,11 +12,12 @@
  *   (-EINVAL, -ENOMEM...).  errno itself is not part of the contract: it
  *   may be changed by any call and must not be read to learn the error.
  *
- * Extensible structs (struct wwatch_open_opts, struct wwatch_probe_info)
- * start with `size`, which the caller sets to sizeof() the struct it was
- * compiled with.  A newer library accepts older, smaller structs; an older
- * library accepts a newer struct only if every field it does not know is
- * zero (else -EINVAL), so a request is never silently half-understood.
+ * Extensible structs (struct wwatch_open_opts, struct wwatch_probe_info,
+ * struct wwatch_log_opts) start with `size`, which the caller sets to
+ * sizeof() the struct it was compiled with.  A newer library accepts
+ * older, smaller structs; an older library accepts a newer struct only if
+ * every field it does not know is zero (else -EINVAL), so a request is
+ * never silently half-understood.
  *
  * Threads: one struct wwatch may be used from several threads at once;
  * only wwatch_close() must not race with other calls on the same handle.
@@ -35,7 +36,7 @@ extern "C" {
 #endif
 
 #define WWATCH_LIB_VERSION_MAJOR 0
-#define WWATCH_LIB_VERSION_MINOR 1
+#define WWATCH_LIB_VERSION_MINOR 2
 #define WWATCH_LIB_VERSION_PATCH 0
 
 /* An open watcher: one userfaultfd and the means to scan its ranges. */
@@ -163,6 +164,92 @@ int wwatch_scan(struct wwatch *w, struct wwatch_scan_arg *arg);
 int wwatch_get_written(struct wwatch *w, void *addr, size_t len,
 		       unsigned int flags, void **addrs, size_t *count,
 		       size_t *granularity, void **resume);
+
+/*
+ * The write log (module backend only; since WWATCH_0.2).  Besides "which
+ * pages are written", the module can record each first write to a
+ * protected page, in order, into a ring shared with this process: no
+ * system call per event, and the writer never waits.  The kernel's own
+ * feature (Linux >= 6.7, the native backend) has no such log.
+ *
+ * Protocol: call wwatch_log_read() until it returns fewer events than
+ * asked.  Whenever it sets *lost > 0, the ring was full and that many
+ * first writes were not logged.  They are not lost, the page tables still
+ * hold them: after that call, scan the watched ranges with
+ * wwatch_get_written().  The scan reports every dropped write (and also
+ * the pages already logged, unless they were reset since), so what the
+ * log gave plus what the scan gives is every page written.  Resetting in
+ * the scan (WWATCH_GET_RESET) re-arms the pages, and the log goes on.
+ */
+
+struct wwatch_log_opts {
+	size_t size;		/* sizeof(struct wwatch_log_opts) */
+	/*
+	 * Ring slots, a power of two from WWATCH_LOG_MIN_ENTRIES (16) to
+	 * WWATCH_LOG_MAX_ENTRIES (1 << 20); 0 means 4096.  Each takes 32
+	 * bytes of kernel memory, charged to the caller.
+	 */
+	unsigned int entries;
+	unsigned int flags;	/* WWATCH_LOG_TID (from <linux/wwatch.h>) */
+};
+
+/* One logged first write. */
+struct wwatch_log_event {
+	uint64_t seq;		/* 0, 1, 2...: one order over every thread */
+	void *addr;		/* start of the written page (or huge page) */
+	size_t len;		/* its size */
+	uint32_t cpu;		/* CPU the write faulted on */
+	uint32_t tid;		/* writing thread with WWATCH_LOG_TID, else 0
+				 * (0 too for a thread outside the pid
+				 * namespace of the process that enabled it) */
+};
+
+/*
+ * Gives the handle a write log: from now on every first write to a page
+ * it protects (a page watched by wwatch_add(), written for the first time
+ * since it was added or reset) is logged.  opts may be NULL (4096 slots,
+ * no tid).  Errors: -EINVAL (bad opts), -EOPNOTSUPP (native backend, or a
+ * module without the log: WWATCH_FEAT_LOG, module ABI 1.1), -EBUSY
+ * (already enabled), -ENOMEM, -EPROTO (the module answered something this
+ * library cannot trust), or the errno of the ioctl or mmap(2).
+ */
+int wwatch_log_enable(struct wwatch *w, const struct wwatch_log_opts *opts);
+
+/*
+ * Copies up to max logged events, oldest first, into ev, and frees their
+ * slots in the ring.  Returns how many were copied (fewer than max: the
+ * log is drained for now).  *lost is always set: the number of first
+ * writes that were not logged since the previous call, because the ring
+ * was full (plus, should the module ever publish an entry that makes no
+ * sense, that entry, skipped); see the protocol above: when it is not 0,
+ * call wwatch_get_written() on the watched ranges.  max may be 0 (only
+ * *lost is updated).  Sequence numbers go on without a gap across lost
+ * events: the numbers say the order of the writes that were logged.
+ * Errors: -EINVAL (NULL lost, or NULL ev with max > 0), -EOPNOTSUPP (this
+ * handle cannot have a log), -ENODEV (wwatch_log_enable() not done).
+ * Safe from several threads (a mutex); not async-signal-safe.
+ */
+int wwatch_log_read(struct wwatch *w, struct wwatch_log_event *ev,
+		    size_t max, uint64_t *lost);
+
+/*
+ * The descriptor to poll(2) for POLLIN, which it reports while a logged
+ * event waits to be read (and hence when the ring is full).  It is the
+ * handle's /dev/wwatch: do not close it or read from it; it may be passed
+ * (dup, inherited, SCM_RIGHTS) to a process whose userfaultfds are to be
+ * logged in this ring, which attaches them to it (WWATCH_IOC_ATTACH), as
+ * `wwatch log` does.  -EOPNOTSUPP or -ENODEV as wwatch_log_read().
+ */
+int wwatch_log_fd(const struct wwatch *w);
+
+/*
+ * Waits until wwatch_log_read() has an event or a loss to report, at most
+ * timeout_ms milliseconds (-1: no limit, 0: do not wait).  Returns 1
+ * (something to read), 0 (timed out), -EINTR (a signal), -EIO (the
+ * module reported an error on the descriptor), or the errors of
+ * wwatch_log_read().
+ */
+int wwatch_log_wait(struct wwatch *w, int timeout_ms);
 
 /* What wwatch_open() would do here, and why: for diagnostics. */
 struct wwatch_probe_info {

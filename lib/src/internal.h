@@ -30,6 +30,59 @@ int ww_rangeset_add(struct ww_rangeset *s, uint64_t start, uint64_t end);
 int ww_rangeset_remove(struct ww_rangeset *s, uint64_t start, uint64_t end);
 void ww_rangeset_free(struct ww_rangeset *s);
 
+/* ---- the write log's consumer (logring.c): pure, on any memory ------ */
+
+/* wwatch_log_opts.entries == 0 */
+#define WW_LOG_DEFAULT_ENTRIES	4096U
+/* Sanity bounds on what the module answers (it says 32 and one page). */
+#define WW_LOG_MAX_ENTRY_SIZE	256U
+#define WW_LOG_MAX_OFFSET	(1U << 20)
+
+struct ww_log {
+	pthread_mutex_t lock;		/* everything below */
+	int on;				/* mapped and checked (atomic) */
+	bool set_up;			/* LOG_SETUP succeeded on the file */
+	struct wwatch_log_setup setup;	/* its answer, for a retried mmap */
+	uint32_t flags;			/* WWATCH_LOG_* asked at setup */
+	/* Copied from the mapping once, checked, never read from it again. */
+	void *map;
+	size_t map_len;
+	struct wwatch_log_header *hdr;
+	unsigned char *slots;		/* slot 0 */
+	uint32_t entries;		/* a power of two */
+	uint32_t entry_size;		/* the stride between slots */
+	/* The consumer's own state: the shared `tail` is only written. */
+	uint64_t tail;			/* next sequence number to read */
+	uint64_t dropped_seen;		/* header `dropped` at the last read */
+};
+
+/* Copies opts (any known size), applies defaults, checks: 0 or -EINVAL. */
+int ww_log_opts_read(const struct wwatch_log_opts *opts,
+		     struct wwatch_log_opts *o);
+/*
+ * Checks the module's LOG_SETUP answer for a ring of `entries` slots on a
+ * machine with pages of `page` bytes: 0 or -EPROTO.
+ */
+int ww_log_check_setup(const struct wwatch_log_setup *s, uint32_t entries,
+		       size_t page);
+/*
+ * Checks the header of a fresh mapping of map_len bytes against the setup
+ * answer and the request, then points l at it (consumer state zeroed):
+ * 0 or -EPROTO.  Does not touch l->lock, set_up, setup or on.
+ */
+int ww_log_bind(struct ww_log *l, void *map, size_t map_len,
+		const struct wwatch_log_setup *s, uint32_t flags);
+/*
+ * Copies up to max published entries into ev in sequence order, frees
+ * their slots (release store of the shared tail) and sets *lost to the
+ * events dropped since the last call plus entries that made no sense
+ * (consumed, not copied).  Returns the number copied.  Caller holds l->lock.
+ */
+size_t ww_log_consume(struct ww_log *l, struct wwatch_log_event *ev,
+		      size_t max, uint64_t *lost);
+/* Would ww_log_consume() return an event or a loss now? */
+bool ww_log_ready(const struct ww_log *l);
+
 /* ---- the handle ---------------------------------------------------- */
 
 typedef int (*ww_scan_fn)(const struct wwatch *w, struct wwatch_scan_arg *arg);
@@ -43,8 +96,13 @@ struct wwatch {
 	size_t page_size;
 	pthread_mutex_t lock;		/* protects `ranges` */
 	struct ww_rangeset ranges;
+	uint64_t module_features;	/* WWATCH_FEAT_*; 0 for native */
+	struct ww_log log;		/* the write log, if enabled */
 	char reason[768];
 };
+
+/* log.c: unmaps the write log, if any, and destroys its mutex (close). */
+void ww_log_release(struct wwatch *w);
 
 /* The real scan: ioctl(scan_fd, scan_req, arg); count or -errno. */
 int ww_scan_ioctl(const struct wwatch *w, struct wwatch_scan_arg *arg);

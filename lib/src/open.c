@@ -146,11 +146,13 @@ int wwatch_open(struct wwatch **wp, const struct wwatch_open_opts *opts)
 	w->scan = ww_scan_ioctl;
 	w->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->log.lock, NULL);
 	ww_msg(w->reason, sizeof(w->reason), "%s", msg);
 	if (w->backend == WWATCH_BACKEND_NATIVE) {
 		ww_close(module_fd);
 		err = setup_native(w, umo);
 	} else {
+		w->module_features = p.version.features;
 		err = setup_module(w, module_fd, umo);
 	}
 	if (err) {
@@ -186,6 +188,7 @@ void wwatch_close(struct wwatch *w)
 		if (w->scan_fd >= 0)
 			ww_ioctl(w->scan_fd, WWATCH_IOC_DETACH, &a);
 	}
+	ww_log_release(w);
 	ww_close(w->uffd);
 	ww_close(w->scan_fd);
 	ww_rangeset_free(&w->ranges);

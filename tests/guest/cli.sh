@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # In-guest test of the wwatch command as a user meets it: --help and
-# --version, `wwatch info` (backend, module, memory kinds), `wwatch demo`,
-# `wwatch selftest` on each backend, and `wwatch run` serving the
-# upstream-ABI test program (natively on >= 6.7, through the module on
+# --version, `wwatch info` (backend, module, memory kinds, kernel log),
+# `wwatch demo`, `wwatch selftest` on each backend, and `wwatch run` serving
+# the upstream-ABI test program (natively on >= 6.7, through the module on
 # older kernels, through the module on request everywhere).
 set -u
 
@@ -64,7 +64,9 @@ esac
 layer=$backend
 echo "# kernel $(uname -r): expected backend $backend"
 
-check "--version" 0 "^wwatch 0.1.0" -- wwatch --version
+check "--version" 0 "^wwatch [0-9]*\.[0-9]*\.[0-9]" -- wwatch --version
+# Tool, library and module come from one tree: one version.
+ver=$(wwatch --version | sed -n '1s/^wwatch \([0-9][0-9.]*\).*/\1/p')
 check "--help" 0 "Usage: wwatch" -- wwatch --help
 check "help run" 0 "Usage: wwatch run" -- wwatch help run
 check "run --help" 0 "LD_PRELOAD" -- wwatch run --help
@@ -81,7 +83,7 @@ if [ "$native" = 1 ] && grep -q "^Native support: *yes, but INEXACT" "$info"; th
 	echo "# the native PAGEMAP_SCAN of this kernel is inexact: expecting the module"
 fi
 check "info: backend" 0 "^Backend: *$backend" -- cat "$info"
-check "info: module" 0 "^Module: *loaded, version 0.1.0, ABI 1" -- cat "$info"
+check "info: module" 0 "^Module: *loaded, version $ver, ABI 1" -- cat "$info"
 check "info: anonymous memory" 0 "private anonymous *yes" -- cat "$info"
 check "info: shmem" 0 "shared anonymous *yes" -- cat "$info"
 if [ "$backend" = native ]; then
@@ -91,6 +93,12 @@ else
 		"file (ext4.*no:.*WP_ASYNC" -- cat "$info"
 fi
 check "info: bad option" 2 -- wwatch info --frob
+# The kernel log, read back: the module's own load line (root reads it
+# whatever kernel.dmesg_restrict says).
+if [ "$(id -u)" = 0 ]; then
+	check "info: kernel log has the module's load line" 0 \
+		"^  \[ *[0-9.]*\] wwatch: version $ver loaded" -- cat "$info"
+fi
 
 check "demo" 0 "library reports: 3 10 40" -- wwatch demo
 check "demo on the module" 0 "^backend: module" -- env WWATCH_BACKEND=module wwatch demo

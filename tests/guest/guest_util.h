@@ -15,6 +15,14 @@
 
 #define WT_PAGE 4096UL
 
+/* Upstream (>= 6.7) features, for building against older headers. */
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+
 /* A watched range: uffd attached to an open /dev/wwatch, registered WP. */
 struct wt_ctx {
 	int uffd;
@@ -58,5 +66,8 @@ bool wt_is_root(void);
 
 /* Reads a /proc or /sys file's first line into buf; 0 or -errno. */
 int wt_read_line(const char *path, char *buf, size_t len);
+
+/* The running kernel is major.minor or later. */
+bool wt_kernel_at_least(int major, int minor);
 
 #endif

@@ -9,13 +9,6 @@
 #include <unistd.h>
 #include "scan_util.h"
 
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-
 long ws_scan(struct ws_target t, const void *start, size_t len,
 	     struct wwatch_page_region *vec, size_t vec_len,
 	     const struct ws_req *r, uint64_t *walk_end)

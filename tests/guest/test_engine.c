@@ -73,7 +73,7 @@ static void test_version(void **state)
 	assert_int_equal(ioctl(fd, WWATCH_IOC_VERSION, &v), 0);
 	assert_int_equal(v.abi_major, WWATCH_ABI_MAJOR);
 	assert_true(v.features & WWATCH_FEAT_ASYNC_WP);
-	assert_string_equal(v.module_version, "0.1.0");
+	assert_string_equal(v.module_version, WWATCH_EXPECTED_VERSION);
 	v.size = 8;
 	assert_int_equal(ioctl(fd, WWATCH_IOC_VERSION, &v), -1);
 	assert_int_equal(errno, EINVAL);

@@ -687,7 +687,7 @@ static void test_selection(void **state)
 		return;		/* native only: the rest needs the module */
 	assert_int_equal(info.module_error, 0);
 	assert_int_equal(info.module_abi_major, WWATCH_ABI_MAJOR);
-	assert_string_equal(info.module_version, "0.1.0");
+	assert_string_equal(info.module_version, WWATCH_EXPECTED_VERSION);
 
 	/* Default open: what the probe said. */
 	assert_int_equal(wwatch_open(&w, NULL), 0);

@@ -176,7 +176,7 @@ static void test_accessors(void **state)
 	assert_string_equal(wwatch_backend_name(WWATCH_BACKEND_NATIVE), "native");
 	assert_string_equal(wwatch_backend_name(WWATCH_BACKEND_MODULE), "module");
 	assert_string_equal(wwatch_backend_name((enum wwatch_backend)9), "unknown");
-	assert_string_equal(wwatch_version(), "0.1.0");
+	assert_string_equal(wwatch_version(), WWATCH_EXPECTED_VERSION);
 	wwatch_close(NULL);
 }
 
