@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -737,16 +736,6 @@ static void test_selection(void **state)
 	unsetenv("WWATCH_BACKEND");
 }
 
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	uname(&u);
-	sscanf(u.release, "%d.%d", &ma, &mi);
-	return ma > major || (ma == major && mi >= minor);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,7 +760,7 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	native_only = getenv("WWATCH_TEST_NATIVE_ONLY") != NULL;
-	kernel_native = kernel_at_least(6, 7);
+	kernel_native = wt_kernel_at_least(6, 7);
 	unsetenv("WWATCH_BACKEND");
 	o.backend = WWATCH_BACKEND_NATIVE;
 	have[WWATCH_BACKEND_NATIVE] = !wwatch_open(&w, &o);
