@@ -207,7 +207,8 @@ sigenforce | lockdown)
 	echo "/sys/kernel/security/lockdown: $(cat /sys/kernel/security/lockdown 2>/dev/null)"
 	echo "/sys/module/module/parameters/sig_enforce: $(cat /sys/module/module/parameters/sig_enforce 2>/dev/null)"
 	echo "\$ wwatch info   (as root)"
-	wwatch info --no-memory-test >/tmp/info.out 2>&1
+	# It exits 1 here (no module loaded): that is its diagnosis, not ours.
+	wwatch info --no-memory-test >/tmp/info.out 2>&1 || true
 	sed 's/^/    /' /tmp/info.out
 	check "wwatch info gives the mokutil steps" grep -q 'mokutil --import' /tmp/info.out
 	check "wwatch info shows the kernel's refusal" grep -qE 'is rejected|unsigned module loading' /tmp/info.out
