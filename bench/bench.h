@@ -33,6 +33,16 @@ struct bench_opts {
 	uint64_t seed;
 	unsigned int mech_mask;		/* mechanisms to run (bit per index) */
 	bool trace;			/* ftrace markers around timed calls */
+	/* The write-log figures (fig_log_cost.c, fig_log_cross.c). */
+	const char *nolog_ko;		/* WWATCH_NO_LOG=1 build, or NULL */
+	const char *log_ko;		/* the normal build (NULL: DKMS path) */
+	unsigned int log_rounds;	/* module-swap rounds */
+	unsigned int log_passes;	/* timed passes per slot and phase */
+	size_t log_pages;		/* pages written per pass */
+	size_t log_sizes_mib[8];	/* crossover: range sizes, MiB */
+	unsigned int nlog_sizes;
+	double log_fracs[8];		/* crossover: written fractions */
+	unsigned int nlog_fracs;
 };
 
 extern struct bench_opts opts;

@@ -4,7 +4,8 @@
  * track written pages (native WP_ASYNC + PAGEMAP_SCAN, synchronous
  * uffd-wp, mprotect+SIGSEGV, soft-dirty) in one process, same memory, same
  * patterns: first-write cost, collection cost, accuracy and steady state
- * (issue 7).  Human tables on stdout; CSV with --csv.  This file parses
+ * (issue 7); on request, the write log's cost and its crossover with the
+ * scan (issue 10).  Human tables on stdout; CSV with --csv.  This file parses
  * the options, describes the machine and runs the figures.
  */
 #define _GNU_SOURCE
@@ -39,15 +40,24 @@ struct bench_opts opts = {
 	.steady_interval_ms = 20,
 	.seed = 20240607,
 	.mech_mask = (1U << MECH_COUNT) - 1,
+	.log_rounds = 32,
+	.log_passes = 3,
+	.log_pages = 8192,
+	.log_sizes_mib = { 64, 256, 1024 },
+	.nlog_sizes = 3,
+	.log_fracs = { 0.00001, 0.0001, 0.001, 0.003, 0.006, 0.01, 0.1 },
+	.nlog_fracs = 7,
 };
 
 enum { FIG_FIRST_WRITE = 1, FIG_COLLECT = 2, FIG_ACCURACY = 4,
-       FIG_STEADY = 8, FIG_ALL = 15 };
+       FIG_STEADY = 8, FIG_ALL = 15,	/* the default: issue 7's four */
+       FIG_LOG_COST = 16, FIG_LOG_CROSS = 32 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: wwatch-bench [options]\n"
-	      "  --figures LIST     first-write,collect,accuracy,steady (default: all)\n"
+	      "  --figures LIST     first-write,collect,accuracy,steady (default),\n"
+	      "                     log-cost,log-crossover (the write log, issue 10)\n"
 	      "  --mech LIST        wwatch,native,uffd-sync,mprotect,soft-dirty (default: all)\n"
 	      "  --reps N           timed repetitions after one warm-up (9)\n"
 	      "  --fw-reps N        the same for the first-write figure (15)\n"
@@ -59,6 +69,15 @@ static void usage(FILE *f)
 	      "  --acc-runs N       accuracy runs per scenario (5)\n"
 	      "  --steady-seconds S --steady-rate WRITES_PER_MS --steady-interval MS (2, 4, 20)\n"
 	      "  --seed N           random patterns (fixed default: runs compare)\n"
+	      "  --nolog-ko FILE    log-cost: wwatch.ko built with WWATCH_NO_LOG=1; the\n"
+	      "                     figure swaps it with the normal module (needs root)\n"
+	      "  --log-ko FILE      the normal module (/lib/modules/RELEASE/updates/dkms/wwatch.ko)\n"
+	      "  --log-rounds N     log-cost: module-swap rounds (32)\n"
+	      "  --log-passes N     log-cost: timed passes per variant and phase (3)\n"
+	      "  --log-pages N      log-cost: pages written per pass (8192)\n"
+	      "  --log-sizes LIST   log-crossover: range sizes, MiB (64,256,1024)\n"
+	      "  --log-fracs LIST   log-crossover: written fractions, ascending\n"
+	      "                     (0.00001,0.0001,0.001,0.003,0.006,0.01,0.1)\n"
 	      "  --quick            small sizes, for a smoke test\n"
 	      "  --trace            ftrace markers around the last timed collect\n"
 	      "                     (wwatch-bench-profile counts kernel calls between them)\n"
@@ -112,12 +131,19 @@ static void set_quick(void)
 	opts.nsizes = 2;
 	opts.acc_runs = 2;
 	opts.steady_seconds = 0.5;
+	opts.log_rounds = 2;
+	opts.log_passes = 2;
+	opts.log_pages = 1024;
+	opts.log_sizes_mib[0] = 16;
+	opts.log_sizes_mib[1] = 32;
+	opts.nlog_sizes = 2;
 }
 
 static unsigned int parse_args(int argc, char **argv, const char **csv)
 {
 	static const char *const figs[] = { "first-write", "collect",
-					    "accuracy", "steady" };
+					    "accuracy", "steady", "log-cost",
+					    "log-crossover" };
 	static const struct option lo[] = {
 		{ "figures", 1, 0, 'F' }, { "mech", 1, 0, 'M' },
 		{ "reps", 1, 0, 'r' }, { "fw-reps", 1, 0, 'w' },
@@ -128,6 +154,10 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		{ "steady-interval", 1, 0, 'I' }, { "seed", 1, 0, 'e' },
 		{ "budget", 1, 0, 'b' }, { "quick", 0, 0, 'q' },
 		{ "trace", 0, 0, 't' }, { "csv", 1, 0, 'c' },
+		{ "nolog-ko", 1, 0, 'N' }, { "log-ko", 1, 0, 'K' },
+		{ "log-rounds", 1, 0, 'L' }, { "log-passes", 1, 0, 'P' },
+		{ "log-pages", 1, 0, 'G' }, { "log-sizes", 1, 0, 'Z' },
+		{ "log-fracs", 1, 0, 'X' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *names[MECH_COUNT];
@@ -139,7 +169,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		names[i] = mech_all[i]->name;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'F': fig = parse_names(optarg, figs, 4); break;
+		case 'F': fig = parse_names(optarg, figs, 6); break;
 		case 'M': opts.mech_mask = parse_names(optarg, names, MECH_COUNT); break;
 		case 'r': opts.reps = atoi(optarg); break;
 		case 'w': opts.fw_reps = atoi(optarg); break;
@@ -160,6 +190,17 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		case 'q': set_quick(); break;
 		case 't': opts.trace = true; break;
 		case 'c': *csv = optarg; break;
+		case 'N': opts.nolog_ko = optarg; break;
+		case 'K': opts.log_ko = optarg; break;
+		case 'L': opts.log_rounds = atoi(optarg); break;
+		case 'P': opts.log_passes = atoi(optarg); break;
+		case 'G': opts.log_pages = strtoul(optarg, NULL, 0); break;
+		case 'Z':
+			opts.nlog_sizes = parse_list(optarg, v, 8);
+			for (i = 0; i < opts.nlog_sizes; i++)
+				opts.log_sizes_mib[i] = (size_t)v[i];
+			break;
+		case 'X': opts.nlog_fracs = parse_list(optarg, opts.log_fracs, 8); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -167,7 +208,9 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 	if (optind < argc || opts.reps < 1 || opts.fw_reps < 1 ||
 	    opts.fw_pages < 64 ||
 	    !opts.nsizes || !opts.nfracs || opts.steady_interval_ms < 1 ||
-	    opts.steady_seconds <= 0 || opts.acc_runs < 1) {
+	    opts.steady_seconds <= 0 || opts.acc_runs < 1 ||
+	    opts.log_rounds < 1 || opts.log_passes < 1 || opts.log_pages < 64 ||
+	    !opts.nlog_sizes || !opts.nlog_fracs) {
 		usage(stderr);
 		exit(2);
 	}
@@ -275,6 +318,8 @@ int main(int argc, char **argv)
 	run_figure(fig & FIG_COLLECT, "collect", fig_collect);
 	run_figure(fig & FIG_ACCURACY, "accuracy", fig_accuracy);
 	run_figure(fig & FIG_STEADY, "steady", fig_steady);
+	run_figure(fig & FIG_LOG_COST, "log-cost", fig_log_cost);
+	run_figure(fig & FIG_LOG_CROSS, "log-crossover", fig_log_cross);
 	report_finish();
 	return 0;
 }

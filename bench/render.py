@@ -7,13 +7,17 @@ wwatch-bench --csv -) and writes DIR/results.md (Markdown tables: the
 targets of issue 7 marked met or missed with their ratios, the issue-4
 first-write ratios, every figure), DIR/*.dat and DIR/plot.gp (gnuplot:
 collection cost against region size and written fraction, per mechanism).
-With --update FILE, replaces the text between the bench markers of FILE
-with DIR/results.md.  Standard library only.
+DIR/log-<series>.csv (the write log's boots) become DIR/results-log.md
+(render_log.py).  With --update FILE, replaces the text between the bench
+markers of FILE with DIR/results.md and between the bench-log markers with
+DIR/results-log.md, each only if it was rendered.  Standard library only.
 """
 import csv
 import glob
 import os
 import sys
+
+sys.dont_write_bytecode = True  # render_log.py imports this file: no __pycache__ in bench/
 
 MECHS = ["wwatch", "native", "uffd-sync", "mprotect", "soft-dirty"]
 STYLE = {"wwatch": ("#d62728", 7), "native": ("#1f77b4", 5), "uffd-sync": ("#9467bd", 9),
@@ -482,16 +486,23 @@ def write_plot(d, series):
 # --- main -----------------------------------------------------------------------------
 
 def render(d):
-    paths = glob.glob(os.path.join(d, "*.csv"))
+    import render_log
+    paths = [p for p in glob.glob(os.path.join(d, "*.csv")) if not os.path.basename(p).startswith("log-")]
     series = []
     for p in paths:
         name = os.path.basename(p)[:-4]
         if os.path.getsize(p):
             series.append(Series(name, p))
     series.sort(key=lambda s: series_order(s.name))
-    if not series:
-        sys.exit("render: no results (*.csv) in %s" % d)
     run = open(os.path.join(d, "run.txt")).read().strip() if os.path.exists(os.path.join(d, "run.txt")) else ""
+    for stale in ("results.md", "results-log.md", "plot.gp"):
+        if os.path.exists(os.path.join(d, stale)):
+            os.remove(os.path.join(d, stale))
+    has_log = render_log.render(d, run)
+    if not series:
+        if not has_log:
+            sys.exit("render: no results (*.csv) in %s" % d)
+        return
     md = ["### Run", "", "```", run, "```", ""]
     for s in series:
         avail = ", ".join("%s: %s" % (k[5:], v) for k, v in sorted(s.meta.items()) if k.startswith("mech_"))
@@ -520,14 +531,20 @@ def render(d):
 
 
 def update(doc, d):
+    import render_log
     text = open(doc).read()
-    if BEGIN not in text or END not in text:
-        sys.exit("render: %s has no %s ... %s markers" % (doc, BEGIN, END))
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    body = open(os.path.join(d, "results.md")).read()
+    for name, begin, end in (("results.md", BEGIN, END),
+                             ("results-log.md", render_log.BEGIN, render_log.END)):
+        if not os.path.exists(os.path.join(d, name)):
+            continue
+        if begin not in text or end not in text:
+            sys.exit("render: %s has no %s ... %s markers" % (doc, begin, end))
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        body = open(os.path.join(d, name)).read()
+        text = head + begin + "\n" + body + end + tail
     with open(doc, "w") as f:
-        f.write(head + BEGIN + "\n" + body + END + tail)
+        f.write(text)
 
 
 def main(argv):

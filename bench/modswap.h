@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Swapping wwatch.ko for another build inside one guest boot, so the log
+ * figure can compare the engine with and without the write log compiled
+ * in (WWATCH_NO_LOG=1, module/Kbuild) side by side, in interleaved
+ * rounds.  Plain delete_module/finit_module system calls: nothing may
+ * hold /dev/wwatch open at the time.
+ */
+#ifndef WWATCH_BENCH_MODSWAP_H
+#define WWATCH_BENCH_MODSWAP_H
+
+/*
+ * Unloads wwatch (if loaded), loads the module file @path and waits for
+ * /dev/wwatch; returns the milliseconds it took, or dies saying why.
+ */
+double modswap_load(const char *path);
+
+#endif
