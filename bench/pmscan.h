@@ -9,21 +9,10 @@
 #ifndef WWATCH_BENCH_PMSCAN_H
 #define WWATCH_BENCH_PMSCAN_H
 
-#include <linux/ioctl.h>
-#include <linux/userfaultfd.h>
-#include "linux/wwatch.h"
-
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
-#endif
+/* libwwatch's list of those constants (lib/src/upstream.h), shared. */
+#include "upstream.h"
 
 /* _IOWR('f', 16, struct pm_scan_arg): same size, same number. */
-#define BENCH_PAGEMAP_SCAN	_IOWR('f', 16, struct wwatch_scan_arg)
-_Static_assert(sizeof(struct wwatch_scan_arg) == 96 &&
-	       sizeof(struct wwatch_page_region) == 24,
-	       "wwatch's scan structs must have upstream's layout");
+#define BENCH_PAGEMAP_SCAN	WW_PAGEMAP_SCAN
 
 #endif

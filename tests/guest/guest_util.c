@@ -18,10 +18,6 @@
 #include <unistd.h>
 #include "guest_util.h"
 
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
-
 int wt_uffd_open_err(uint64_t features, int *fd_out)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = features };
@@ -117,6 +113,20 @@ int wt_setup(struct wt_ctx *c, void *addr, size_t len)
 		close(c->wfd);
 		close(c->uffd);
 	}
+	return err;
+}
+
+int wt_watch_populated(struct wt_ctx *c, void *addr, size_t len)
+{
+	int err;
+
+	memset(addr, 0x5a, len);
+	err = wt_setup(c, addr, len);
+	if (err)
+		return err;
+	err = wt_writeprotect(c->uffd, addr, len, true);
+	if (err)
+		wt_teardown(c);
 	return err;
 }
 

@@ -15,13 +15,8 @@
 
 #define WT_PAGE 4096UL
 
-/* Upstream (>= 6.7) features, for building against older headers. */
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
-#endif
+/* Upstream (>= 6.7) constants for older headers: libwwatch's own list. */
+#include "upstream.h"
 
 /* A watched range: uffd attached to an open /dev/wwatch, registered WP. */
 struct wt_ctx {
@@ -42,6 +37,8 @@ int wt_register_wp(int uffd, void *addr, size_t len);	/* 0 or -errno */
 int wt_writeprotect(int uffd, void *addr, size_t len, bool wp); /* 0/-errno */
 /* Opens uffd + /dev/wwatch, attaches, registers [addr, addr+len) for WP. */
 int wt_setup(struct wt_ctx *c, void *addr, size_t len);
+/* Fills [addr, addr+len) with 0x5a, then wt_setup() and write-protects. */
+int wt_watch_populated(struct wt_ctx *c, void *addr, size_t len);
 void wt_teardown(struct wt_ctx *c);
 
 /* mmap helpers; return NULL on failure. */

@@ -59,9 +59,7 @@ static void write_pages(char *base, const int *pages, size_t n)
 /* Populates, watches and write-protects [p, p+len). */
 static void watch_populated(struct wt_ctx *c, char *p, size_t len)
 {
-	memset(p, 0x5a, len);
-	assert_int_equal(wt_setup(c, p, len), 0);
-	assert_int_equal(wt_writeprotect(c->uffd, p, len, true), 0);
+	assert_int_equal(wt_watch_populated(c, p, len), 0);
 }
 
 static void test_version(void **state)

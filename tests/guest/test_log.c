@@ -110,9 +110,7 @@ static pid_t gettid_(void)
 
 static void watch(struct wt_ctx *c, char *p, size_t len)
 {
-	memset(p, 0x5a, len);
-	assert_int_equal(wt_setup(c, p, len), 0);
-	assert_int_equal(wt_writeprotect(c->uffd, p, len, true), 0);
+	assert_int_equal(wt_watch_populated(c, p, len), 0);
 }
 
 static void test_version(void **state)
