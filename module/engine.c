@@ -67,23 +67,25 @@ static struct attached_ctx *find_attached(const void *ctx)
 	return NULL;
 }
 
-bool wwatch_engine_ctx_attached(const void *ctx)
+/*
+ * The registry entry of @vma's uffd if @vma is registered for uffd-wp and
+ * its uffd is attached to wwatch, else NULL.  Caller holds rcu_read_lock().
+ */
+static struct attached_ctx *vma_attached(struct vm_area_struct *vma)
 {
-	bool ret;
-
-	if (!ctx)
-		return false;
-	rcu_read_lock();
-	ret = find_attached(ctx) != NULL;
-	rcu_read_unlock();
-	return ret;
+	return userfaultfd_wp(vma) ?
+	       find_attached(vma->vm_userfaultfd_ctx.ctx) : NULL;
 }
 
 /* Is @vma registered for uffd-wp with a uffd attached to wwatch? */
-static bool vma_watched(struct vm_area_struct *vma)
+bool wwatch_engine_vma_watched(struct vm_area_struct *vma)
 {
-	return userfaultfd_wp(vma) &&
-	       wwatch_engine_ctx_attached(vma->vm_userfaultfd_ctx.ctx);
+	bool ret;
+
+	rcu_read_lock();
+	ret = vma_attached(vma) != NULL;
+	rcu_read_unlock();
+	return ret;
 }
 
 /*
@@ -97,7 +99,7 @@ static void log_resolved(struct vm_area_struct *vma, unsigned long addr,
 	struct attached_ctx *a;
 
 	rcu_read_lock();
-	a = find_attached(vma->vm_userfaultfd_ctx.ctx);
+	a = vma_attached(vma);
 	if (a)
 		wwatch_log_write(a->wf, addr, shift);
 	rcu_read_unlock();
@@ -120,10 +122,10 @@ static void notrace hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
 	if (!(vmf->flags & FAULT_FLAG_WRITE))
 		return;
 	pte = *vmf->pte;
-	if (!pte_uffd_wp(pte) || !userfaultfd_wp(vmf->vma))
+	if (!pte_uffd_wp(pte))
 		return;
 	rcu_read_lock();
-	a = find_attached(vmf->vma->vm_userfaultfd_ctx.ctx);
+	a = vma_attached(vmf->vma);
 	if (a) {
 		/* The PTE lock is held here: a plain update is safe. */
 		pte = pte_clear_uffd_wp(pte);
@@ -230,7 +232,7 @@ static void notrace hook_handle_userfault(unsigned long ip,
 	if (!regs || regs->si != VM_UFFD_WP)
 		return;
 	vmf = (struct vm_fault *)regs->di;
-	if (!vma_watched(vmf->vma))
+	if (!wwatch_engine_vma_watched(vmf->vma))
 		return;
 	atomic_inc(&resolving);
 	regs->ip = (unsigned long)wwatch_resolve_wp;

@@ -264,8 +264,7 @@ static int scan_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
 	unsigned long cats = 0, need;
 	bool wp_ok;
 
-	wp_ok = userfaultfd_wp(vma) &&
-		wwatch_engine_ctx_attached(vma->vm_userfaultfd_ctx.ctx);
+	wp_ok = wwatch_engine_vma_watched(vma);
 	if (!wp_ok) {
 		if (s->arg.flags & WWATCH_SCAN_CHECK_WPASYNC)
 			return -EPERM;

@@ -35,7 +35,7 @@ void wwatch_engine_exit(void);
 long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *a);
 long wwatch_engine_detach(struct wwatch_file *wf, const struct wwatch_attach *a);
 void wwatch_engine_release(struct wwatch_file *wf);
-bool wwatch_engine_ctx_attached(const void *ctx);
+bool wwatch_engine_vma_watched(struct vm_area_struct *vma);
 
 /* log.c: the write log, a ring shared with user space. */
 struct wwatch_log;
