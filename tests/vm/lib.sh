@@ -53,3 +53,102 @@ WW_BAD_PATTERN+='|kernel BUG|detected stall|blocked for more than [0-9]+ seconds
 WW_BAD_PATTERN+='|double fault|stack-protector|stack guard page|KERNEL TAINTED by'
 # shellcheck disable=SC2034  # used by the scripts that source this file
 readonly WW_BAD_PATTERN
+
+# --- the accelerator: one decision for every script that boots a guest ------
+# KVM is used only where it can boot a stock Debian kernel.  A /dev/kvm that
+# opens is not enough: kvm-pvm (a paravirtual KVM for kernels built for it)
+# has one, and a stock kernel under it never leaves the firmware.  So:
+#   WWATCH_NO_KVM=1   TCG, always.
+#   WWATCH_KVM=1      KVM, no questions (a machine where the checks are wrong).
+#   WWATCH_KVM=probe  skip the CPU-flag check and let a probe boot decide.
+# Otherwise KVM needs a read-write /dev/kvm and a CPU that advertises vmx or
+# svm, and then the first KVM boot on this machine is the probe: it must
+# reach the guest's "init started" line within WWATCH_KVM_PROBE_TIMEOUT
+# seconds (default 20), else the boot is stopped and redone under TCG.  The
+# probe's verdict is kept in a small file keyed by the host kernel release
+# and boot id ($WWATCH_ACCEL_VERDICT overrides its path), so later boots do
+# not pay the probe again.  WWATCH_KVM_PROBE_QEMU_ARGS replaces the probe
+# boot's accelerator arguments (the harness self-test points it at a guest
+# that cannot boot).
+
+# ww_accel_verdict_file: where this machine's verdict is kept.
+ww_accel_verdict_file() {
+	if [ -n "${WWATCH_ACCEL_VERDICT:-}" ]; then
+		echo "$WWATCH_ACCEL_VERDICT"
+		return
+	fi
+	local boot_id
+	boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+	echo "$WW_CACHE/accel/$(uname -r)-$boot_id"
+}
+
+# ww_accel_decide: sets WW_ACCEL to kvm, tcg or probe (KVM looks usable but
+# this machine has no verdict yet: boot under KVM as the probe, then call
+# ww_accel_record) and WW_ACCEL_WHY to the reason, for the summary line.
+ww_accel_decide() {
+	local f v
+	WW_ACCEL=tcg
+	if [ -n "${WWATCH_NO_KVM:-}" ] && [ "$WWATCH_NO_KVM" != 0 ]; then
+		WW_ACCEL_WHY="WWATCH_NO_KVM=$WWATCH_NO_KVM"
+		return
+	fi
+	case "${WWATCH_KVM:-}" in
+	''|0|auto) ;;
+	1|force) WW_ACCEL=kvm; WW_ACCEL_WHY="forced by WWATCH_KVM=$WWATCH_KVM"; return ;;
+	probe) ;;
+	*) ww_die "WWATCH_KVM=$WWATCH_KVM: expected 1 (force KVM), probe or 0" ;;
+	esac
+	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+		WW_ACCEL_WHY="no usable /dev/kvm"
+		return
+	fi
+	if [ "${WWATCH_KVM:-}" != probe ] && ! grep -qwE 'vmx|svm' /proc/cpuinfo 2>/dev/null; then
+		if [ -d /sys/module/kvm_pvm ]; then
+			WW_ACCEL_WHY="kvm-pvm cannot boot stock kernels: the CPU advertises neither vmx nor svm"
+		else
+			WW_ACCEL_WHY="/dev/kvm present but the CPU advertises neither vmx nor svm"
+		fi
+		return
+	fi
+	f=$(ww_accel_verdict_file)
+	if [ -f "$f" ] && read -r v <"$f"; then
+		case "$v" in
+		kvm|tcg\ *)
+			WW_ACCEL=${v%% *}
+			if [ "$WW_ACCEL" = kvm ]; then
+				WW_ACCEL_WHY="a KVM boot reached /init on this machine (verdict in $f)"
+			else
+				WW_ACCEL_WHY="${v#tcg } (verdict in $f)"
+			fi
+			return ;;
+		esac
+	fi
+	WW_ACCEL=probe
+	WW_ACCEL_WHY="no verdict for this machine yet: this boot is the probe"
+}
+
+# ww_accel_record kvm | tcg REASON: keep the probe's verdict for this machine.
+ww_accel_record() {
+	local f
+	f=$(ww_accel_verdict_file)
+	mkdir -p "${f%/*}" && printf '%s\n' "$*" >"$f.$$" && mv "$f.$$" "$f" ||
+		ww_log "warning: cannot write the accelerator verdict to $f"
+}
+
+# ww_accel_args kvm|tcg|probe: sets WW_ACCEL_ARGS to QEMU's arguments.
+ww_accel_args() {
+	case "$1" in
+	kvm) WW_ACCEL_ARGS=(-accel kvm -cpu host) ;;
+	probe)
+		if [ -n "${WWATCH_KVM_PROBE_QEMU_ARGS:-}" ]; then
+			# shellcheck disable=SC2206  # words on purpose
+			WW_ACCEL_ARGS=($WWATCH_KVM_PROBE_QEMU_ARGS)
+		else
+			WW_ACCEL_ARGS=(-accel kvm -cpu host)
+		fi ;;
+	# TCG: "max" offers every CPU feature QEMU can emulate (SSE4.2, PCID,
+	# SMEP/SMAP...); 5-level paging is turned off as it only slows the MMU.
+	# shellcheck disable=SC2054
+	*) WW_ACCEL_ARGS=(-accel tcg,thread=multi -cpu max,la57=off) ;;
+	esac
+}
