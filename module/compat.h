@@ -217,6 +217,21 @@ static inline size_t wwatch_size_mul(size_t a, size_t b)
 #endif
 }
 
+/*
+ * Does the kernel have UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN itself
+ * (>= 6.7)?  Then the module never serves the upstream ABI (kernel_abi.c
+ * is compiled out); before, it does, and these are upstream's numbers,
+ * which the kernel's headers lack.
+ */
+#ifdef WWATCH_HAVE_UFFD_WP_ASYNC
+#define WWATCH_KABI_BUILT false
+#else
+#define WWATCH_KABI_BUILT true
+#endif
+#define WWATCH_UFFD_FEATURE_WP_UNPOPULATED	(1ULL << 13)
+#define WWATCH_UFFD_FEATURE_WP_ASYNC		(1ULL << 15)
+#define WWATCH_PAGEMAP_SCAN	_IOWR('f', 16, struct wwatch_scan_arg)
+
 /* Is the P4D level folded away at build time (no __p4d_alloc())? */
 #ifdef __PAGETABLE_P4D_FOLDED
 #define WWATCH_P4D_FOLDED true

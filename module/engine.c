@@ -22,9 +22,14 @@
  *    and the fault is retried.  Faults of any other kind or any other
  *    userfaultfd are untouched.
  *
- * Attached uffds are kept in an RCU hash keyed by their context pointer.
- * Attaching holds a reference on the uffd file, so a context cannot be
- * freed, and its address reused, while the hooks can still match it.
+ * Async contexts are kept in an RCU hash keyed by their context pointer.
+ * An entry has one of two owners, and the fault path does not care which:
+ *  - an open /dev/wwatch the uffd was attached to (WWATCH_IOC_ATTACH),
+ *    which holds a reference on the uffd file, so the context cannot be
+ *    freed, and its address reused, while the hooks can still match it;
+ *  - the kernel ABI (kernel_abi.c), for a uffd whose UFFDIO_API asked for
+ *    UFFD_FEATURE_WP_ASYNC: no reference at all, the entry lives exactly
+ *    as long as the uffd and is removed when the kernel releases it.
  * Each resolved fault is also appended to the write log of the file the
  * uffd is attached to, if it set one up (log.c).
  */
@@ -47,7 +52,8 @@
 struct attached_ctx {
 	struct hlist_node node;
 	const void *ctx;		/* struct userfaultfd_ctx *, never read */
-	struct wwatch_file *wf;		/* holder: valid while in the hash */
+	struct wwatch_file *wf;		/* holder, or NULL: the kernel ABI */
+	unsigned int flags;		/* WWATCH_CTX_*, for the kernel ABI */
 	struct rcu_head rcu;
 };
 
@@ -254,7 +260,8 @@ static struct ftrace_ops ops_handle_userfault = {
 		 FTRACE_OPS_FL_PERMANENT,
 };
 
-static int hook_one(struct ftrace_ops *ops, const char *func)
+/* Hooks @func with @ops, saying in the kernel log why it cannot. */
+int wwatch_hook_function(struct ftrace_ops *ops, const char *func)
 {
 	int ret;
 
@@ -275,10 +282,10 @@ int wwatch_engine_init(void)
 {
 	int ret;
 
-	ret = hook_one(&ops_do_wp_page, "do_wp_page");
+	ret = wwatch_hook_function(&ops_do_wp_page, "do_wp_page");
 	if (ret)
 		return ret;
-	ret = hook_one(&ops_handle_userfault, "handle_userfault");
+	ret = wwatch_hook_function(&ops_handle_userfault, "handle_userfault");
 	if (ret) {
 		unregister_ftrace_function(&ops_do_wp_page);
 		return ret;
@@ -315,17 +322,78 @@ static bool file_is_uffd(struct file *file)
 	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
 }
 
-static void forget_ctx(const void *ctx)
+/*
+ * Removes @ctx's entry if its owner is @wf (NULL: the kernel ABI).
+ * Returns whether there was one.
+ */
+static bool forget_ctx(const void *ctx, struct wwatch_file *wf)
 {
 	struct attached_ctx *a;
 
 	spin_lock(&attached_lock);
 	a = find_attached(ctx);
-	if (a)
+	if (a && a->wf == wf)
 		hash_del_rcu(&a->node);
+	else
+		a = NULL;
 	spin_unlock(&attached_lock);
 	if (a)
 		kfree_rcu(a, rcu);
+	return a;
+}
+
+/*
+ * The kernel ABI makes @ctx async (@flags: WWATCH_CTX_*).  @a comes from
+ * wwatch_engine_ctx_alloc(), so that the handshake, once the kernel has
+ * accepted it, cannot fail for want of memory; it is consumed.  -EBUSY if
+ * the context is async already.
+ */
+int wwatch_engine_adopt(const void *ctx, unsigned int flags,
+			struct attached_ctx *a)
+{
+	a->ctx = ctx;
+	a->wf = NULL;
+	a->flags = flags;
+	spin_lock(&attached_lock);
+	if (find_attached(ctx)) {
+		spin_unlock(&attached_lock);
+		kfree(a);
+		return -EBUSY;
+	}
+	hash_add_rcu(attached, &a->node, (unsigned long)ctx);
+	spin_unlock(&attached_lock);
+	return 0;
+}
+
+struct attached_ctx *wwatch_engine_ctx_alloc(void)
+{
+	return kzalloc(sizeof(struct attached_ctx), GFP_KERNEL);
+}
+
+/*
+ * The kernel is releasing @ctx: forget it if the kernel ABI made it async.
+ * Returns whether it did.  Safe in any context that may take a spinlock.
+ */
+bool wwatch_engine_disown(const void *ctx)
+{
+	return forget_ctx(ctx, NULL);
+}
+
+/*
+ * WWATCH_CTX_* of @ctx if the kernel ABI made it async, else 0.  Caller
+ * holds rcu_read_lock() or is otherwise sure the answer cannot go stale.
+ */
+unsigned int wwatch_engine_ctx_flags(const void *ctx)
+{
+	struct attached_ctx *a;
+	unsigned int flags = 0;
+
+	rcu_read_lock();
+	a = find_attached(ctx);
+	if (a && !a->wf)
+		flags = a->flags;
+	rcu_read_unlock();
+	return flags;
 }
 
 long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *req)
@@ -379,7 +447,7 @@ static struct file *take_slot(struct wwatch_file *wf, unsigned int i)
 {
 	struct file *file = wf->uffd[i];
 
-	forget_ctx(file->private_data);
+	forget_ctx(file->private_data, wf);
 	wf->uffd[i] = wf->uffd[--wf->nr_uffd];
 	wf->uffd[wf->nr_uffd] = NULL;
 	return file;

@@ -2,8 +2,9 @@
 /*
  * wwatch.ko entry point: module load/unload, the /dev/wwatch misc device,
  * per-open state and the ioctl dispatcher.  The work itself lives in
- * engine.c (in-kernel uffd-wp fault resolution) and scan.c (the
- * PAGEMAP_SCAN-compatible page-table scan).
+ * engine.c (in-kernel uffd-wp fault resolution), scan.c (the
+ * PAGEMAP_SCAN-compatible page-table scan) and kernel_abi.c (the
+ * upstream ABI served to every process).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
@@ -233,10 +234,14 @@ static int __init wwatch_init(void)
 	if (ret)
 		return ret;
 	ret = wwatch_symbols_init();
+	if (!ret)
+		ret = wwatch_kabi_init();
 	if (!ret) {
 		ret = misc_register(&wwatch_misc);
-		if (ret)
+		if (ret) {
 			pr_err("cannot register /dev/wwatch (error %d)\n", ret);
+			wwatch_kabi_exit();
+		}
 	}
 	if (ret) {
 		wwatch_engine_exit();
@@ -250,6 +255,7 @@ static int __init wwatch_init(void)
 static void __exit wwatch_exit(void)
 {
 	misc_deregister(&wwatch_misc);
+	wwatch_kabi_exit();
 	wwatch_engine_exit();
 	pr_info("unloaded\n");
 }

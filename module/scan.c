@@ -142,50 +142,92 @@ static long scan_run(struct wwatch_scan *s)
 	return ret < 0 ? ret : regions;
 }
 
-long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg)
+/*
+ * Runs a validated request on s->mm (mmgrab()ed by the caller), with
+ * s->buf set up for a vector.
+ */
+static long scan_do(struct wwatch_scan *s)
+{
+	long ret;
+
+	s->interest = s->arg.category_mask | s->arg.category_anyof_mask |
+		      s->arg.return_mask;
+	s->written_only = s->arg.category_mask == WWATCH_PAGE_IS_WRITTEN &&
+			  s->arg.return_mask == WWATCH_PAGE_IS_WRITTEN &&
+			  !s->arg.category_anyof_mask &&
+			  !s->arg.category_inverted;
+	ret = scan_run(s);
+	if (!s->stopped)
+		s->walk_end = s->arg.end;
+	return ret;
+}
+
+long wwatch_scan_user(struct mm_struct *mm, bool may_wp, void __user *uarg)
 {
 	struct wwatch_scan_arg __user *ua = uarg;
 	struct wwatch_scan s = {};
-	bool may_wp;
 	long ret;
 
 	ret = scan_get_args(&s.arg, uarg);
 	if (ret)
 		return ret;
-
-	mutex_lock(&wf->lock);
-	s.mm = wf->mm;
-	mmgrab(s.mm);
-	may_wp = wf->may_wp_target;
-	mutex_unlock(&wf->lock);
-
 	s.wp = s.arg.flags & WWATCH_SCAN_WP_MATCHING;
-	if (s.wp && !may_wp) {
-		ret = -EPERM;
-		goto out_mm;
-	}
-	s.interest = s.arg.category_mask | s.arg.category_anyof_mask |
-		     s.arg.return_mask;
-	s.written_only = s.arg.category_mask == WWATCH_PAGE_IS_WRITTEN &&
-			 s.arg.return_mask == WWATCH_PAGE_IS_WRITTEN &&
-			 !s.arg.category_anyof_mask && !s.arg.category_inverted;
+	if (s.wp && !may_wp)
+		return -EPERM;
+	s.mm = mm;
 	if (s.arg.vec_len) {
 		s.buf_cap = min_t(u64, s.arg.vec_len, WWATCH_SCAN_BUF_MAX);
 		s.buf = kmalloc_array(s.buf_cap, sizeof(*s.buf), GFP_KERNEL);
-		if (!s.buf) {
-			ret = -ENOMEM;
-			goto out_mm;
-		}
+		if (!s.buf)
+			return -ENOMEM;
 	}
-
-	ret = scan_run(&s);
-
-	if (!s.stopped)
-		s.walk_end = s.arg.end;
+	ret = scan_do(&s);
 	if (put_user(s.walk_end, &ua->walk_end))
 		ret = -EFAULT;
 	kfree(s.buf);
-out_mm:
-	mmdrop(s.mm);
 	return ret;
+}
+
+long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg)
+{
+	struct mm_struct *mm;
+	bool may_wp;
+	long ret;
+
+	mutex_lock(&wf->lock);
+	mm = wf->mm;
+	mmgrab(mm);
+	may_wp = wf->may_wp_target;
+	mutex_unlock(&wf->lock);
+	ret = wwatch_scan_user(mm, may_wp, uarg);
+	mmdrop(mm);
+	return ret;
+}
+
+/*
+ * What UFFDIO_WRITEPROTECT does for a WP_UNPOPULATED context upstream, as
+ * a ResetWriteWatch-style scan: every page of [start, end) in an async VMA
+ * that reads as written, holes and never-touched PTEs included, is
+ * write-protected (armed where nothing is mapped).  Returns 0 or -errno.
+ */
+long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
+		       unsigned long end)
+{
+	struct wwatch_scan s = {
+		.mm = mm,
+		.wp = true,
+		.arg = {
+			.size = sizeof(struct wwatch_scan_arg),
+			.flags = WWATCH_SCAN_WP_MATCHING,
+			.start = start,
+			.end = end,
+			.max_pages = ULONG_MAX,
+			.category_mask = WWATCH_PAGE_IS_WRITTEN,
+			.return_mask = WWATCH_PAGE_IS_WRITTEN,
+		},
+	};
+	long ret;
+
+	ret = scan_do(&s);
+	return ret < 0 ? ret : 0;
 }

@@ -28,11 +28,15 @@ struct wwatch_syms wwatch_sym;
 #define WANT(sym, field) { #sym, offsetof(struct wwatch_syms, field), true }
 #define WANT_IF(cond, sym, field) \
 	{ #sym, offsetof(struct wwatch_syms, field), cond }
+/* An object, never called: IBT does not apply. */
+#define WANT_DATA_IF(cond, sym, field) \
+	{ #sym, offsetof(struct wwatch_syms, field), cond, true }
 
 static const struct {
 	const char *name;
 	size_t offset;
 	bool needed;		/* on this kernel (see compat.h) */
+	bool data;
 } wanted[] = {
 	WANT(ptrace_may_access, ptrace_may_access),
 	WANT(flush_tlb_mm_range, flush_tlb_mm_range),
@@ -45,6 +49,9 @@ static const struct {
 	WANT(__pmd_alloc, pmd_alloc_fn),
 	WANT(__pud_alloc, pud_alloc_fn),
 	WANT_IF(!WWATCH_P4D_FOLDED, __p4d_alloc, p4d_alloc_fn),
+	WANT_IF(WWATCH_KABI_BUILT, userfaultfd_ioctl, userfaultfd_ioctl),
+	WANT_DATA_IF(WWATCH_KABI_BUILT, proc_pagemap_operations,
+		     proc_pagemap_operations),
 };
 
 /* ENDBR64 is f3 0f 1e fa. */
@@ -104,7 +111,7 @@ int wwatch_symbols_init(void)
 			       wanted[i].name, utsname()->release);
 			return -ENOENT;
 		}
-		ret = check_callable(wanted[i].name, addr);
+		ret = wanted[i].data ? 0 : check_callable(wanted[i].name, addr);
 		if (ret)
 			return ret;
 		*(unsigned long *)((char *)&wwatch_sym + wanted[i].offset) = addr;

@@ -37,6 +37,10 @@ struct wwatch_syms {
 	int (*pmd_alloc_fn)(struct mm_struct *mm, pud_t *pud, unsigned long addr);
 	int (*pud_alloc_fn)(struct mm_struct *mm, p4d_t *p4d, unsigned long addr);
 	int (*p4d_alloc_fn)(struct mm_struct *mm, pgd_t *pgd, unsigned long addr);
+	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
+	long (*userfaultfd_ioctl)(struct file *file, unsigned int cmd,
+				  unsigned long arg);
+	const struct file_operations *proc_pagemap_operations;
 };
 
 extern struct wwatch_syms wwatch_sym;

@@ -30,12 +30,26 @@ struct wwatch_file {
 int wwatch_symbols_init(void);
 
 /* engine.c: in-kernel resolution of uffd-wp faults. */
+struct ftrace_ops;
+int wwatch_hook_function(struct ftrace_ops *ops, const char *func);
 int wwatch_engine_init(void);
 void wwatch_engine_exit(void);
 long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *a);
 long wwatch_engine_detach(struct wwatch_file *wf, const struct wwatch_attach *a);
 void wwatch_engine_release(struct wwatch_file *wf);
 bool wwatch_engine_vma_watched(struct vm_area_struct *vma);
+/* Contexts made async by the kernel ABI (no /dev/wwatch holds them). */
+#define WWATCH_CTX_UNPOPULATED	(1U << 0)	/* UFFD_FEATURE_WP_UNPOPULATED */
+struct attached_ctx;
+struct attached_ctx *wwatch_engine_ctx_alloc(void);
+int wwatch_engine_adopt(const void *ctx, unsigned int flags,
+			struct attached_ctx *a);
+bool wwatch_engine_disown(const void *ctx);
+unsigned int wwatch_engine_ctx_flags(const void *ctx);
+
+/* kernel_abi.c: the upstream ABI served to every process (< 6.7). */
+int wwatch_kabi_init(void);
+void wwatch_kabi_exit(void);
 
 /* log.c: the write log, a ring shared with user space. */
 struct wwatch_log;
@@ -64,7 +78,11 @@ static inline void wwatch_log_write(struct wwatch_file *wf,
 static inline void wwatch_log_write(struct wwatch_file *wf,
 				    unsigned long addr, unsigned int shift)
 {
-	struct wwatch_log *log = READ_ONCE(wf->log);
+	struct wwatch_log *log;
+
+	if (!wf)
+		return;		/* owned by the kernel ABI: no log */
+	log = READ_ONCE(wf->log);
 
 	if (unlikely(log))
 		wwatch_log_append(log, addr, shift);
@@ -73,5 +91,10 @@ static inline void wwatch_log_write(struct wwatch_file *wf,
 
 /* scan.c: WWATCH_IOC_SCAN, the PAGEMAP_SCAN equivalent. */
 long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg);
+/* The same request on @mm (PAGEMAP_SCAN on /proc/<pid>/pagemap). */
+long wwatch_scan_user(struct mm_struct *mm, bool may_wp, void __user *uarg);
+/* Write-protects every written page of [start, end), arming holes. */
+long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
+		       unsigned long end);
 
 #endif

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The upstream ABI served from inside the kernel, for every process, on
+ * kernels without it (< 6.7): once wwatch.ko is loaded, a program that
+ * asks UFFDIO_API for UFFD_FEATURE_WP_ASYNC gets it, and PAGEMAP_SCAN on
+ * /proc/<pid>/pagemap answers, with no library in the process.  Static
+ * binaries, Go programs and containers are served as dynamic C programs.
+ *
+ * Three ftrace hooks, registered at load when the kernel lacks the
+ * feature and kept until unload; the module parameter kernel_abi decides
+ * whether they serve anything:
+ *
+ *  - userfaultfd_ioctl (IPMODIFY): UFFDIO_API is redirected to
+ *    kabi_api(), which hides WP_ASYNC and WP_UNPOPULATED from the
+ *    kernel's own handshake, reports them back as 6.7 does, and makes the
+ *    context async in the engine (engine.c), owned by the kernel ABI.
+ *    UFFDIO_WRITEPROTECT (mode WP) on a WP_UNPOPULATED context is
+ *    followed by a reset scan that arms the never-touched pages of the
+ *    range, which the kernel's own protection leaves alone before 6.4.
+ *    The original is called from here; the hook lets calls that come
+ *    from this module through.
+ *  - userfaultfd_release (entry only): the kernel is releasing a uffd;
+ *    the engine forgets the context.  No reference of ours keeps a
+ *    context alive.
+ *  - do_vfs_ioctl (IPMODIFY): PAGEMAP_SCAN on a pagemap file (6.1's has
+ *    no ioctl at all) is redirected to kabi_pagemap(), the module's scan
+ *    on the file's mm.  Opening pagemap already checked ptrace-read
+ *    access, as upstream; every other ioctl costs one compare.  (Not
+ *    vfs_ioctl: 6.1's ioctl(2) calls an inlined copy of it.)
+ *
+ * While the kernel ABI holds async contexts, each holds a reference on
+ * the module, so rmmod is refused until the programs close them.
+ */
+#define pr_fmt(fmt) "wwatch: " fmt
+
+#include <linux/delay.h>
+#include <linux/fs.h>
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+#include <linux/userfaultfd.h>
+#include <linux/userfaultfd_k.h>
+#include "wwatch.h"
+#include "symbols.h"
+
+#define KABI_FEATURES (WWATCH_UFFD_FEATURE_WP_ASYNC | \
+		       WWATCH_UFFD_FEATURE_WP_UNPOPULATED)
+
+static bool kernel_abi = WWATCH_KABI_BUILT;
+
+static int kabi_param_set(const char *val, const struct kernel_param *kp)
+{
+	if (!WWATCH_KABI_BUILT)
+		return -EOPNOTSUPP;	/* the kernel serves the ABI itself */
+	return param_set_bool(val, kp);
+}
+
+static const struct kernel_param_ops kabi_param_ops = {
+	.set = kabi_param_set,
+	.get = param_get_bool,
+};
+module_param_cb(kernel_abi, &kabi_param_ops, &kernel_abi, 0644);
+MODULE_PARM_DESC(kernel_abi,
+		 "Serve UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process (default on; never on kernels that have them)");
+
+/* Tasks redirected into this file's functions and not yet out of them. */
+static atomic_t inside = ATOMIC_INIT(0);
+static bool hooked;
+
+/* Calls the kernel's userfaultfd_ioctl; the hook lets it through. */
+static long notrace call_uffd_ioctl(struct file *file, unsigned int cmd,
+				    unsigned long arg)
+{
+	long ret = wwatch_sym.userfaultfd_ioctl(file, cmd, arg);
+
+	barrier();	/* no tail call: the hook must see us as the caller */
+	return ret;
+}
+
+static long kabi_api(struct file *file, unsigned long arg)
+{
+	struct uffdio_api __user *uapi = (void __user *)arg;
+	struct attached_ctx *entry = NULL;
+	struct uffdio_api api;
+	u64 want, features;
+	long ret;
+	int err;
+
+	if (copy_from_user(&api, uapi, sizeof(api)))
+		return -EFAULT;
+	want = api.features & KABI_FEATURES;
+	if ((want & WWATCH_UFFD_FEATURE_WP_ASYNC) &&
+	    (api.features & UFFD_FEATURE_EVENT_FORK)) {
+		/* A forked child's context would be synchronous: refuse. */
+		pr_warn_once("UFFD_FEATURE_WP_ASYNC with UFFD_FEATURE_EVENT_FORK is not served yet (pid %d, %s): EINVAL\n",
+			     task_pid_nr(current), current->comm);
+		memset(&api, 0, sizeof(api));
+		return copy_to_user(uapi, &api, sizeof(api)) ? -EFAULT : -EINVAL;
+	}
+	if (want & WWATCH_UFFD_FEATURE_WP_ASYNC) {
+		entry = wwatch_engine_ctx_alloc();
+		if (!entry)
+			return -ENOMEM;
+		if (!try_module_get(THIS_MODULE)) {
+			kfree(entry);
+			return -ENODEV;
+		}
+	}
+	if (want) {
+		api.features &= ~KABI_FEATURES;
+		if (copy_to_user(uapi, &api, sizeof(api))) {
+			ret = -EFAULT;
+			goto out_free;
+		}
+	}
+	ret = call_uffd_ioctl(file, UFFDIO_API, arg);
+	if (ret)
+		goto out_free;
+	/* The kernel wrote back what it supports: add what we serve. */
+	if (get_user(features, &uapi->features) ||
+	    put_user(features | KABI_FEATURES, &uapi->features)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	if (!entry)
+		return 0;
+	err = wwatch_engine_adopt(file->private_data,
+				  (want & WWATCH_UFFD_FEATURE_WP_UNPOPULATED) ?
+				  WWATCH_CTX_UNPOPULATED : 0, entry);
+	if (err)
+		module_put(THIS_MODULE);	/* async already: cannot be */
+	return err;
+
+out_free:
+	if (entry) {
+		kfree(entry);
+		module_put(THIS_MODULE);
+	}
+	return ret;
+}
+
+/*
+ * Is [start, ...) of the caller's own memory registered with @ctx?  The
+ * range of a uffd handed to another process is not the caller's: such a
+ * range is protected by the kernel alone, without arming.
+ */
+static bool range_is_callers(const void *ctx, unsigned long start)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ret;
+
+	if (!mm || mmap_read_lock_killable(mm))
+		return false;
+	vma = find_vma(mm, start);
+	ret = vma && vma->vm_start <= start &&
+	      vma->vm_userfaultfd_ctx.ctx == ctx;
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * UFFDIO_WRITEPROTECT of a WP_UNPOPULATED async context: the kernel's
+ * protection, then the arming of what it left unprotected (never-touched
+ * anonymous pages before 6.4), so the range reads as not written.
+ */
+static long kabi_writeprotect(struct file *file, unsigned long arg)
+{
+	struct uffdio_writeprotect __user *uwp = (void __user *)arg;
+	struct uffdio_writeprotect wp;
+	long ret;
+
+	ret = call_uffd_ioctl(file, UFFDIO_WRITEPROTECT, arg);
+	if (ret)
+		return ret;
+	if (copy_from_user(&wp, uwp, sizeof(wp)))
+		return -EFAULT;
+	if (!(wp.mode & UFFDIO_WRITEPROTECT_MODE_WP) || !wp.range.len)
+		return 0;
+	if (!range_is_callers(file->private_data, wp.range.start))
+		return 0;
+	return wwatch_scan_reset(current->mm, wp.range.start,
+				 wp.range.start + wp.range.len);
+}
+
+/* Replaces userfaultfd_ioctl() for the calls hook_uffd_ioctl() picked. */
+static long notrace kabi_uffd_ioctl(struct file *file, unsigned int cmd,
+				    unsigned long arg)
+{
+	long ret;
+
+	if (cmd == UFFDIO_API)
+		ret = kabi_api(file, arg);
+	else
+		ret = kabi_writeprotect(file, arg);
+	atomic_dec(&inside);
+	return ret;
+}
+
+/* Replaces do_vfs_ioctl() for PAGEMAP_SCAN on a pagemap file. */
+static int notrace kabi_pagemap(struct file *file, unsigned int fd,
+				unsigned int cmd, unsigned long arg)
+{
+	struct mm_struct *mm = file->private_data;
+	long ret;
+
+	/* pagemap of a kernel thread: no address space to scan. */
+	ret = mm ? wwatch_scan_user(mm, true, (void __user *)arg) : -ESRCH;
+	atomic_dec(&inside);
+	return ret;
+}
+
+static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op,
+				    wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct file *file;
+
+	if (!regs || within_module(parent_ip, THIS_MODULE))
+		return;
+	file = (struct file *)regs->di;
+	switch ((unsigned int)regs->si) {
+	case UFFDIO_API:
+		if (!READ_ONCE(kernel_abi))
+			return;
+		break;
+	case UFFDIO_WRITEPROTECT:
+		if (!(wwatch_engine_ctx_flags(file->private_data) &
+		      WWATCH_CTX_UNPOPULATED))
+			return;
+		break;
+	default:
+		return;
+	}
+	atomic_inc(&inside);
+	regs->ip = (unsigned long)kabi_uffd_ioctl;
+}
+
+static void notrace hook_uffd_release(unsigned long ip,
+				      unsigned long parent_ip,
+				      struct ftrace_ops *op,
+				      wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct file *file;
+
+	if (!regs)
+		return;
+	file = (struct file *)regs->si;		/* release(inode, file) */
+	if (wwatch_engine_disown(file->private_data))
+		module_put(THIS_MODULE);
+}
+
+/* do_vfs_ioctl(file, fd, cmd, arg) */
+static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *op, wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct file *file;
+
+	if (!regs || (unsigned int)regs->dx != WWATCH_PAGEMAP_SCAN)
+		return;
+	file = (struct file *)regs->di;
+	if (file->f_op != wwatch_sym.proc_pagemap_operations ||
+	    !READ_ONCE(kernel_abi))
+		return;
+	atomic_inc(&inside);
+	regs->ip = (unsigned long)kabi_pagemap;
+}
+
+static struct ftrace_ops ops_uffd_ioctl = {
+	.func = hook_uffd_ioctl,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
+};
+
+static struct ftrace_ops ops_uffd_release = {
+	.func = hook_uffd_release,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
+};
+
+static struct ftrace_ops ops_vfs_ioctl = {
+	.func = hook_vfs_ioctl,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
+};
+
+static struct {
+	struct ftrace_ops *ops;
+	const char *func;
+} hooks[] = {
+	/* The release hook first: no adopted context may outlive us. */
+	{ &ops_uffd_release, "userfaultfd_release" },
+	{ &ops_uffd_ioctl, "userfaultfd_ioctl" },
+	{ &ops_vfs_ioctl, "do_vfs_ioctl" },
+};
+
+/* Unhooks the first @n hooks and waits until nobody is in our text. */
+static void unhook(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		unregister_ftrace_function(hooks[i].ops);
+	/*
+	 * As the engine's exit: wait for the calls redirected here, then an
+	 * RCU-tasks grace period covers a task preempted between its
+	 * atomic_dec() and its return.
+	 */
+	while (atomic_read(&inside))
+		usleep_range(500, 1000);
+	synchronize_rcu_tasks();
+	for (i = 0; i < n; i++)
+		wwatch_ftrace_free_filter(hooks[i].ops);
+}
+
+int wwatch_kabi_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	if (!WWATCH_KABI_BUILT)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
+		ret = wwatch_hook_function(hooks[i].ops, hooks[i].func);
+		if (ret) {
+			unhook(i);
+			return ret;
+		}
+	}
+	hooked = true;
+	pr_info("serving UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process%s\n",
+		READ_ONCE(kernel_abi) ? "" : " once kernel_abi=1 (now off)");
+	return 0;
+}
+
+void wwatch_kabi_exit(void)
+{
+	if (!hooked)
+		return;
+	unhook(ARRAY_SIZE(hooks));
+	hooked = false;
+}
