@@ -52,6 +52,12 @@ int cx_real_close(int fd);
 int cx_attach_uffd(int uffd);
 /* Notes a range registered (or unregistered) on an attached uffd. */
 void cx_uffd_range(int uffd, unsigned long start, unsigned long len, bool add);
+/*
+ * For a uffd the layer attached: 0 with *wfd set to the layer's own
+ * /dev/wwatch that scans this process (it stays open: the program cannot
+ * close it); 1 if the layer does not serve uffd; -errno.
+ */
+int cx_uffd_scan_fd(int uffd, int *wfd);
 /* Is anything tracked at all? (fast path of close and register) */
 bool cx_tracking(void);
 /*
@@ -77,6 +83,7 @@ void cx_fdtable_child(void);
 /* ---- handlers (uffd_api.c, pagemap.c) ------------------------------- */
 int cx_uffdio_api(int fd, void *arg);
 int cx_uffdio_register(int fd, unsigned long req, void *arg);
+int cx_uffdio_writeprotect(int fd, void *arg);
 int cx_pagemap_scan(int fd, void *arg);
 
 #endif

@@ -228,6 +228,20 @@ void cx_uffd_range(int uffd, unsigned long start, unsigned long len, bool add)
 	pthread_mutex_unlock(&lock);
 }
 
+int cx_uffd_scan_fd(int uffd, int *wfd)
+{
+	int ret = 1;
+
+	pthread_mutex_lock(&lock);
+	if (find(uffd, E_UFFD)) {
+		/* Ours, never the log's: that one targets `wwatch log`. */
+		*wfd = self_wfd();
+		ret = *wfd < 0 ? *wfd : 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
 static void release_uffd(struct cx_entry *e)
 {
 	struct wwatch_attach a = { .size = sizeof(a), .uffd = e->fd };

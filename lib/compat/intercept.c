@@ -76,6 +76,8 @@ int ioctl(int fd, unsigned long req, ...)
 	case UFFDIO_REGISTER:
 	case UFFDIO_UNREGISTER:
 		return cx_uffdio_register(fd, req, arg);
+	case UFFDIO_WRITEPROTECT:
+		return cx_uffdio_writeprotect(fd, arg);
 	case WW_PAGEMAP_SCAN:
 		return cx_pagemap_scan(fd, arg);
 	default:

@@ -5,7 +5,8 @@
  * WWATCH_BACKEND=module): the handshake is done without WP_ASYNC and
  * WP_UNPOPULATED, the uffd is attached to /dev/wwatch, and the program is
  * told both features are granted.  UFFDIO_REGISTER/UNREGISTER on such a
- * uffd are remembered so that closing it can undo them first.
+ * uffd are remembered so that closing it can undo them first, and
+ * UFFDIO_WRITEPROTECT also arms what was never populated.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -116,4 +117,56 @@ int cx_uffdio_register(int fd, unsigned long req, void *arg)
 		cx_uffd_range(fd, r.start, r.len, false);
 	}
 	return ret;
+}
+
+/*
+ * UFFDIO_WRITEPROTECT with MODE_WP on a uffd served through the module.
+ * The kernel's own ioctl does the work on what is mapped and gives the
+ * errors (EINVAL, ENOENT, EAGAIN... as 6.7: the checks are the same); but
+ * its handshake was done without WP_UNPOPULATED, and 6.1 has no uffd-wp
+ * markers for anonymous memory, so it leaves never-touched pages empty,
+ * which read as written.  A protecting scan of the same range then arms
+ * them as WP_UNPOPULATED does (docs/scan.md: a write-protected zero page
+ * on 6.1, a marker on >= 6.4).  It protects every page not yet protected:
+ * a write racing with the call may be taken as done before it, as with
+ * the kernel's ioctl.  No vector, so nothing bounds the walk; the loop on
+ * walk_end is for a walk that stops early all the same.  Mode 0 (and any
+ * other uffd) is the kernel's alone.
+ */
+int cx_uffdio_writeprotect(int fd, void *arg)
+{
+	struct uffdio_writeprotect wp;
+	struct wwatch_scan_arg s = {
+		.size = sizeof(s),
+		.flags = WWATCH_SCAN_WP_MATCHING,
+		.category_mask = WWATCH_PAGE_IS_WRITTEN,
+		.return_mask = WWATCH_PAGE_IS_WRITTEN,
+	};
+	int ret, wfd;
+	__u64 end;
+
+	ret = cx_real_ioctl(fd, UFFDIO_WRITEPROTECT, arg);
+	if (ret || !cx_tracking() || !read_user(&wp, arg, sizeof(wp)) ||
+	    !(wp.mode & UFFDIO_WRITEPROTECT_MODE_WP))
+		return ret;
+	ret = cx_uffd_scan_fd(fd, &wfd);
+	if (ret == 1)
+		return 0;
+	end = wp.range.start + wp.range.len;
+	for (s.start = wp.range.start; !ret && s.start < end;
+	     s.start = s.walk_end) {
+		s.end = end;
+		s.walk_end = 0;
+		ret = ww_ioctl(wfd, WWATCH_IOC_SCAN, &s);
+		if (ret >= 0 && s.walk_end <= s.start)
+			break;		/* no progress (a partial huge page) */
+	}
+	if (ret < 0) {
+		cx_debug("uffd %d: arming [%#llx, %#llx) failed: %s", fd,
+			 (unsigned long long)wp.range.start,
+			 (unsigned long long)end, strerror(-ret));
+		errno = -ret;
+		return -1;
+	}
+	return 0;
 }
