@@ -147,8 +147,26 @@ static inline bool wwatch_swp_is_file(swp_entry_t entry)
 }
 
 /*
+ * Is a present PTE one of the zero-page entries a protecting scan armed
+ * in place of a uffd-wp marker (kernels without anonymous markers, see
+ * scan_prot.c), never accessed since?  Armed entries are made old; the
+ * first read of the page sets the accessed bit (no fault), which is when
+ * upstream's marker would have become a protected zero-page PTE.
+ */
+static inline bool wwatch_pte_armed_zero(const struct wwatch_scan *s,
+					 pte_t pte)
+{
+	return !WWATCH_ANON_PTE_MARKERS &&
+	       (s->vma_cats & WWATCH_PAGE_IS_WPALLOWED) &&
+	       is_zero_pfn(pte_pfn(pte)) && !pte_young(pte) &&
+	       wwatch_pte_protected(s, pte);
+}
+
+/*
  * What a PTE is, in PAGEMAP_SCAN's categories (PRESENT, SWAPPED, WRITTEN,
- * FILE, PFNZERO, SOFT_DIRTY).  Inline: the walk's inner loop.
+ * FILE, PFNZERO, SOFT_DIRTY).  Inline: the walk's inner loop.  An armed,
+ * never-read zero page reads as the marker upstream has there: SWAPPED
+ * only (not written, not present, not PFNZERO, no soft-dirty bit).
  */
 static inline unsigned long wwatch_scan_pte_cats(const struct wwatch_scan *s,
 						 pte_t pte)
@@ -160,6 +178,8 @@ static inline unsigned long wwatch_scan_pte_cats(const struct wwatch_scan *s,
 		return WWATCH_PAGE_IS_WRITTEN;
 	cats = wwatch_pte_protected(s, pte) ? 0 : WWATCH_PAGE_IS_WRITTEN;
 	if (pte_present(pte)) {
+		if (wwatch_pte_armed_zero(s, pte))
+			return cats | WWATCH_PAGE_IS_SWAPPED;
 		cats |= WWATCH_PAGE_IS_PRESENT;
 		if (s->interest & WWATCH_PAGE_IS_FILE) {
 			page = wwatch_pte_page(pte);

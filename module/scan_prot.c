@@ -10,7 +10,7 @@
  * markers (UFFD_FEATURE_WP_UNPOPULATED).  Kernels before 6.4 handle
  * markers only in file-backed VMAs (shmem, hugetlb) and warn on one in
  * an anonymous VMA, so there an empty PTE gets the zero page instead,
- * read-only and with the uffd-wp bit: a read keeps it, a write faults,
+ * read-only, old and with the uffd-wp bit: a read keeps it, a write faults,
  * is resolved by the engine and copies the zero page (the
  * UFFD_FEATURE_WP_ZEROPAGE idea).  Empty ranges without a page table get
  * one, as WP_UNPOPULATED does.
@@ -51,8 +51,10 @@ static bool scan_armed_none(struct vm_area_struct *vma, unsigned long addr,
 	if (vma_is_anonymous(vma) && !WWATCH_ANON_PTE_MARKERS) {
 		if (userfaultfd_missing(vma))
 			return false;
+		/* Old: scans tell it from a read one (scan.h). */
 		*entry = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
 		*entry = pte_mkuffd_wp(pte_wrprotect(pte_mkspecial(*entry)));
+		*entry = pte_mkold(*entry);
 		return true;
 	}
 	if (!WWATCH_PTE_MARKERS)
