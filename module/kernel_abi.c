@@ -134,10 +134,9 @@ static long kabi_api(struct file *file, unsigned long arg)
 	return err;
 
 out_free:
-	if (entry) {
-		kfree(entry);
+	if (entry)
 		module_put(THIS_MODULE);
-	}
+	kfree(entry);
 	return ret;
 }
 
