@@ -275,7 +275,21 @@ struct wwatch_probe_info {
 	 * automatic choice then prefers the module, if it is loaded.
 	 */
 	int native_inexact;
+	/*
+	 * wwatch.ko's kernel ABI (kernels < 6.7): WWATCH_KERNEL_ABI_ON when
+	 * the module makes the kernel itself answer UFFD_FEATURE_WP_ASYNC and
+	 * PAGEMAP_SCAN for every process (then the native backend is served
+	 * by the module), _OFF when it is switched off (kernel_abi=N; it
+	 * always reads so on a kernel with the feature natively), _NONE when
+	 * no module with a kernel ABI is loaded.
+	 */
+	int kernel_abi;
 };
+
+/* wwatch_probe_info.kernel_abi: /sys/module/wwatch/parameters/kernel_abi */
+#define WWATCH_KERNEL_ABI_NONE	0	/* not there */
+#define WWATCH_KERNEL_ABI_OFF	1	/* reads N */
+#define WWATCH_KERNEL_ABI_ON	2	/* reads Y */
 
 /*
  * Fills *info (see above) the way wwatch_open(opts) would decide, without

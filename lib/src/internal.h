@@ -130,6 +130,9 @@ struct ww_probe {
 	int native_err;		/* 0, or -errno of the WP_ASYNC handshake */
 	bool native_inexact;	/* the kernel's PAGEMAP_SCAN failed the
 				 * exactness check (exactness.c) */
+	int kernel_abi;		/* WWATCH_KERNEL_ABI_*, read with the native
+				 * probe: ON and native_err == 0 means the
+				 * native calls are served by wwatch.ko */
 	int module_err;		/* 0, or -errno opening/checking /dev/wwatch */
 	bool native_probed;	/* native_err is meaningful */
 	bool module_probed;	/* module_err (and version) are meaningful */
@@ -167,11 +170,17 @@ int ww_module_version_check(const struct wwatch_version *v);
 int ww_uffd_create(bool user_mode_only);
 /* UFFDIO_API with `features`; returns 0 or -errno. */
 int ww_uffd_api(int uffd, uint64_t features, uint64_t *granted);
+/* wwatch.ko's kernel ABI switch (WWATCH_KERNEL_ABI_*), read now. */
+#define WW_KERNEL_ABI_PARAM "/sys/module/wwatch/parameters/kernel_abi"
+int ww_kernel_abi_state(void);
 /*
  * Does the kernel accept WP_ASYNC|WP_UNPOPULATED, and is its PAGEMAP_SCAN
- * exact?  Cached per process.
+ * exact?  Cached per process and per state of wwatch.ko's kernel ABI
+ * (which is returned in *kernel_abi): loading the module or flipping its
+ * switch changes the answer of a kernel < 6.7, nothing else does.
  */
-void ww_native_probe(int *uffd_err, int *native_err, bool *inexact);
+void ww_native_probe(int *uffd_err, int *native_err, bool *inexact,
+		     int *kernel_abi);
 /*
  * exactness.c: on a uffd that accepted WP_ASYNC, 0 if the kernel's
  * PAGEMAP_SCAN reports one write to a fresh range exactly, 1 if it does

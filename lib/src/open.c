@@ -219,6 +219,7 @@ int wwatch_probe(struct wwatch_probe_info *info,
 		out.native_error = p.native_err;
 		out.module_error = p.module_err;
 		out.native_inexact = p.native_inexact;
+		out.kernel_abi = p.kernel_abi;
 		out.module_abi_major = p.version.abi_major;
 		out.module_abi_minor = p.version.abi_minor;
 		out.module_features = p.version.features;

@@ -2,9 +2,9 @@
 /*
  * The probes behind backend selection, each a real system call: can this
  * process create a userfaultfd, does the kernel accept the WP_ASYNC
- * handshake (cached once per process: the kernel does not change), and is
- * /dev/wwatch there and speaking our ABI (asked every time: the module may
- * be loaded later).
+ * handshake (cached per process and per state of wwatch.ko's kernel ABI
+ * switch, which is all that changes the answer), and is /dev/wwatch there
+ * and speaking our ABI (asked every time: the module may be loaded later).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,31 +46,63 @@ int ww_uffd_api(int uffd, uint64_t features, uint64_t *granted)
 	return ret;
 }
 
-static pthread_once_t native_once = PTHREAD_ONCE_INIT;
-static int native_uffd_err, native_api_err;
-static bool native_inexact;
+int ww_kernel_abi_state(void)
+{
+	char c = 0;
+	int fd = open(WW_KERNEL_ABI_PARAM, O_RDONLY | O_CLOEXEC);
 
-static void native_probe_once(void)
+	if (fd < 0)
+		return WWATCH_KERNEL_ABI_NONE;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	ww_close(fd);
+	return c == 'Y' || c == 'y' || c == '1' ? WWATCH_KERNEL_ABI_ON :
+	       c ? WWATCH_KERNEL_ABI_OFF : WWATCH_KERNEL_ABI_NONE;
+}
+
+/*
+ * One answer per state of the kernel ABI switch: with wwatch.ko's kernel
+ * ABI on, a kernel < 6.7 accepts the handshake; without the module, or
+ * with the switch off, it refuses it.  A kernel with the feature answers
+ * the same in every state.
+ */
+static pthread_mutex_t native_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct native_answer {
+	bool done, inexact;
+	int uffd_err, api_err;
+} native_cache[WWATCH_KERNEL_ABI_ON + 1];
+
+static void native_probe_now(struct native_answer *a)
 {
 	int fd = ww_uffd_create(false);
 
+	a->done = true;
 	if (fd < 0) {
-		native_uffd_err = fd;
+		a->uffd_err = fd;
 		return;
 	}
-	native_api_err = ww_uffd_api(fd, WW_UFFD_ASYNC_FEATURES, NULL);
+	a->api_err = ww_uffd_api(fd, WW_UFFD_ASYNC_FEATURES, NULL);
 	/* A check that cannot run (no memory...) does not condemn the kernel. */
-	if (!native_api_err)
-		native_inexact = ww_native_exactness(fd, sysconf(_SC_PAGESIZE)) > 0;
+	if (!a->api_err)
+		a->inexact = ww_native_exactness(fd, sysconf(_SC_PAGESIZE)) > 0;
 	ww_close(fd);
 }
 
-void ww_native_probe(int *uffd_err, int *native_err, bool *inexact)
+void ww_native_probe(int *uffd_err, int *native_err, bool *inexact,
+		     int *kernel_abi)
 {
-	pthread_once(&native_once, native_probe_once);
-	*uffd_err = native_uffd_err;
-	*native_err = native_uffd_err ? native_uffd_err : native_api_err;
-	*inexact = native_inexact;
+	int k = ww_kernel_abi_state();
+	struct native_answer a;
+
+	pthread_mutex_lock(&native_lock);
+	if (!native_cache[k].done)
+		native_probe_now(&native_cache[k]);
+	a = native_cache[k];
+	pthread_mutex_unlock(&native_lock);
+	*uffd_err = a.uffd_err;
+	*native_err = a.uffd_err ? a.uffd_err : a.api_err;
+	*inexact = a.inexact;
+	*kernel_abi = k;
 }
 
 int ww_module_open(struct wwatch_version *v)
@@ -141,7 +173,8 @@ void ww_probe_run(const struct ww_request *req, bool all, struct ww_probe *p,
 {
 	memset(p, 0, sizeof(*p));
 	p->kernel = ww_kernel_release();
-	ww_native_probe(&p->uffd_err, &p->native_err, &p->native_inexact);
+	ww_native_probe(&p->uffd_err, &p->native_err, &p->native_inexact,
+			&p->kernel_abi);
 	p->native_probed = true;
 	if (p->uffd_err && !all)
 		return;

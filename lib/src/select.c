@@ -91,9 +91,18 @@ static void native_text(const struct ww_probe *p, char *buf, size_t len)
 		ww_msg(buf, len,
 		       "the kernel (%s) has UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN, but its PAGEMAP_SCAN is inexact (never-touched pages read as written: a bug of some 6.7+ kernels, Debian's 6.12 among them)",
 		       p->kernel);
+	else if (!p->native_err && p->kernel_abi == WWATCH_KERNEL_ABI_ON)
+		ww_msg(buf, len,
+		       "served by wwatch.ko's kernel ABI (kernel_abi=Y): the kernel (%s) answers UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN through the module",
+		       p->kernel);
 	else if (!p->native_err)
 		ww_msg(buf, len,
 		       "the kernel (%s) has UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN",
+		       p->kernel);
+	else if (p->native_err == -EINVAL &&
+		 p->kernel_abi == WWATCH_KERNEL_ABI_OFF)
+		ww_msg(buf, len,
+		       "the kernel (%s) lacks UFFD_FEATURE_WP_ASYNC (Linux 6.7 or later has it) and wwatch.ko's kernel ABI is off (kernel_abi=N)",
 		       p->kernel);
 	else if (p->native_err == -EINVAL)
 		ww_msg(buf, len,

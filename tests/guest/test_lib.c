@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * In-guest tests of libwwatch on every backend this kernel offers: the
- * module on 6.1; native and module on 6.12, in one boot.  Each scenario
+ * module on 6.1, and native too when wwatch.ko's kernel ABI serves it
+ * (kernel_abi=Y, the default); native and module on 6.12, in one boot.  Each scenario
  * runs once per backend and writes what the library answered into a
  * trace; the trace must be the expected one, so the backends give
  * identical answers.  Also: backend selection and its messages, memory
@@ -30,7 +31,8 @@
 #define PG WT_PAGE
 
 static bool have[3];		/* indexed by enum wwatch_backend */
-static bool kernel_native;	/* Linux >= 6.7 */
+static bool kernel_native;	/* Linux >= 6.7, or wwatch.ko's kernel ABI */
+static bool kernel_abi;		/* the latter: kernel_abi=Y */
 /* WWATCH_TEST_NATIVE_ONLY: a >= 6.7 host without the module (development). */
 static bool native_only;
 /* libwwatch found the kernel's PAGEMAP_SCAN inexact (test_selection). */
@@ -692,7 +694,11 @@ static void test_selection(void **state)
 	assert_int_equal(wwatch_open(&w, NULL), 0);
 	assert_int_equal(wwatch_backend(w), info.backend);
 	assert_non_null(strstr(wwatch_reason(w), !kernel_native ? "lacks" :
-			       native_inexact ? "inexact" : "has"));
+			       native_inexact ? "inexact" :
+			       kernel_abi ? "wwatch.ko's kernel ABI" : "has"));
+	/* The module is loaded here: its switch reads Y or N. */
+	assert_int_equal(info.kernel_abi, kernel_abi ? WWATCH_KERNEL_ABI_ON :
+			 WWATCH_KERNEL_ABI_OFF);
 	wwatch_close(w);
 
 	/* The environment overrides auto, not an explicit request. */
@@ -760,7 +766,17 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	native_only = getenv("WWATCH_TEST_NATIVE_ONLY") != NULL;
-	kernel_native = wt_kernel_at_least(6, 7);
+	{
+		char c = 0;
+		int fd = open("/sys/module/wwatch/parameters/kernel_abi", O_RDONLY);
+
+		if (fd >= 0 && read(fd, &c, 1) != 1)
+			c = 0;
+		if (fd >= 0)
+			close(fd);
+		kernel_abi = c == 'Y';
+	}
+	kernel_native = wt_kernel_at_least(6, 7) || kernel_abi;
 	unsetenv("WWATCH_BACKEND");
 	o.backend = WWATCH_BACKEND_NATIVE;
 	have[WWATCH_BACKEND_NATIVE] = !wwatch_open(&w, &o);
@@ -780,6 +796,7 @@ int main(void)
 	if (kernel_native != have[WWATCH_BACKEND_NATIVE]) {
 		printf("FAIL: the native backend is %savailable on this %s kernel\n",
 		       have[WWATCH_BACKEND_NATIVE] ? "" : "not ",
+		       kernel_abi ? "< 6.7 kernel with kernel_abi=Y" :
 		       kernel_native ? ">= 6.7" : "< 6.7");
 		return 1;
 	}

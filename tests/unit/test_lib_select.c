@@ -162,6 +162,40 @@ static void test_inexact_native(void **state)
 	assert_non_null(strstr(msg, "inexact"));
 }
 
+/*
+ * 6.1 with wwatch.ko's kernel ABI: the handshake works, so native is
+ * chosen, and the reason names the module as what serves it; with the
+ * switch off the module backend is chosen and the reason says why.
+ */
+static void test_kernel_abi(void **state)
+{
+	struct ww_probe p = probe(0, 0, 0);
+	enum wwatch_backend b;
+	char msg[512];
+
+	(void)state;
+	p.kernel_abi = WWATCH_KERNEL_ABI_ON;
+	assert_int_equal(sel(WWATCH_BACKEND_AUTO, false, p, &b, msg), 0);
+	assert_int_equal(b, WWATCH_BACKEND_NATIVE);
+	assert_non_null(strstr(msg, "native: served by wwatch.ko's kernel ABI (kernel_abi=Y)"));
+	assert_int_equal(sel(WWATCH_BACKEND_NATIVE, false, p, &b, msg), 0);
+	assert_non_null(strstr(msg, "wwatch.ko"));
+	assert_int_equal(sel(WWATCH_BACKEND_MODULE, true, p, &b, msg), 0);
+	assert_int_equal(b, WWATCH_BACKEND_MODULE);
+	/* Switched off: 6.1 refuses the handshake again. */
+	p.kernel_abi = WWATCH_KERNEL_ABI_OFF;
+	p.native_err = -EINVAL;
+	assert_int_equal(sel(WWATCH_BACKEND_AUTO, false, p, &b, msg), 0);
+	assert_int_equal(b, WWATCH_BACKEND_MODULE);
+	assert_non_null(strstr(msg, "kernel_abi=N"));
+	/* On a kernel with the feature the switch reads N: not mentioned. */
+	p.native_err = 0;
+	assert_int_equal(sel(WWATCH_BACKEND_AUTO, false, p, &b, msg), 0);
+	assert_int_equal(b, WWATCH_BACKEND_NATIVE);
+	assert_null(strstr(msg, "kernel_abi"));
+	assert_non_null(strstr(msg, "has UFFD_FEATURE_WP_ASYNC"));
+}
+
 /* A probe that did not look at the module (native worked) is fine. */
 static void test_unprobed_module(void **state)
 {
@@ -218,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_no_uffd),
 		cmocka_unit_test(test_inexact_native),
+		cmocka_unit_test(test_kernel_abi),
 		cmocka_unit_test(test_unprobed_module),
 		cmocka_unit_test(test_version_check),
 		cmocka_unit_test(test_small_buffer),
