@@ -64,6 +64,35 @@ static void print_module(const struct wwatch_probe_info *p)
 	}
 }
 
+/*
+ * Who answers the upstream ABI (UFFD_FEATURE_WP_ASYNC, PAGEMAP_SCAN) for
+ * programs that know nothing of wwatch: the kernel itself, or wwatch.ko's
+ * kernel ABI, or nobody (then `wwatch run` serves dynamic programs).
+ */
+static void print_kernel_abi(const struct wwatch_probe_info *p)
+{
+	bool loaded = !p->module_error || p->module_error == -EPROTO ||
+		      p->module_error == -EOPNOTSUPP;
+
+	printf(LABEL, "Kernel ABI:");
+	if (p->uffd_error)
+		printf("unknown (userfaultfd is not usable)\n");
+	else if (!p->native_error && p->kernel_abi == WWATCH_KERNEL_ABI_ON)
+		printf("served by wwatch.ko (kernel_abi=Y): every program, static and Go ones included, gets UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN\n");
+	else if (!p->native_error)
+		printf("served by the kernel itself (Linux >= 6.7): wwatch.ko's kernel ABI is not needed\n");
+	else if (p->kernel_abi == WWATCH_KERNEL_ABI_ON)
+		printf("wwatch.ko has kernel_abi=Y, but the kernel still refuses UFFD_FEATURE_WP_ASYNC (%s): see the kernel log\n",
+		       strerror(-p->native_error));
+	else if (p->kernel_abi == WWATCH_KERNEL_ABI_OFF)
+		printf("off (kernel_abi=N: `wwatch run` serves dynamic programs only; turn it on with `echo Y | sudo tee %s`)\n",
+		       "/sys/module/wwatch/parameters/kernel_abi");
+	else if (loaded)
+		printf("not served: this wwatch.ko has no kernel ABI (update it); `wwatch run` serves dynamic programs\n");
+	else
+		printf("not served: no wwatch module is loaded\n");
+}
+
 static void print_uffd(const struct wwatch_probe_info *p)
 {
 	char v[32];
@@ -126,6 +155,8 @@ int cmd_info(int argc, char **argv)
 		printf("yes, but INEXACT: this kernel's PAGEMAP_SCAN reports never-touched pages as written\n"
 		       "                      (failed libwwatch's check; with the module loaded, libwwatch uses it, and\n"
 		       "                      `wwatch run --backend module` serves unmodified programs exactly)\n");
+	else if (!p.native_error && p.kernel_abi == WWATCH_KERNEL_ABI_ON)
+		printf("yes, through wwatch.ko (UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN; see Kernel ABI)\n");
 	else if (!p.native_error)
 		printf("yes (UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN)\n");
 	else if (p.native_error == -EINVAL)
@@ -133,6 +164,7 @@ int cmd_info(int argc, char **argv)
 	else
 		printf("unknown (%s)\n", strerror(-p.native_error));
 	print_module(&p);
+	print_kernel_abi(&p);
 	print_uffd(&p);
 	lib = compat_library_path(path, sizeof(path));
 	printf(LABEL "%s\n", "Compat layer:", lib ? lib : "NOT FOUND (wwatch run will not work)");

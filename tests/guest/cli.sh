@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # In-guest test of the wwatch command as a user meets it: --help and
-# --version, `wwatch info` (backend, module, memory kinds, kernel log),
-# `wwatch demo`, `wwatch selftest` on each backend, and `wwatch run` serving
-# the upstream-ABI test program (natively on >= 6.7, through the module on
-# older kernels, through the module on request everywhere).
+# --version, `wwatch info` (backend, module, kernel ABI, memory kinds,
+# kernel log), `wwatch demo`, `wwatch selftest` on each backend, and
+# `wwatch run` serving the upstream-ABI test program (natively on >= 6.7,
+# by wwatch.ko's kernel ABI on older kernels, where `run` says it is not
+# needed; through the module with kernel_abi=N, and on request everywhere).
+# `wwatch-test-cli --no-module` (run after `rmmod wwatch`): what `info` and
+# `run` say when no module is loaded.
 set -u
 
 failed=0
@@ -21,19 +24,29 @@ not_ok() {
 	failed=1
 }
 # check DESCRIPTION WANTED_STATUS [GREP_PATTERN] -- COMMAND...
-check() {
-	desc=$1 want=$2
-	shift 2
+check() { judge all "$@"; }
+# stderr_lines DESCRIPTION COUNT [GREP_PATTERN] -- COMMAND...: the command
+# exits 0 and writes exactly COUNT lines to stderr (matching the pattern).
+stderr_lines() { judge stderr "$@"; }
+judge() {
+	mode=$1 desc=$2 want=$3
+	shift 3
 	pattern=
 	if [ "$1" != -- ]; then
 		pattern=$1
 		shift
 	fi
 	shift
-	"$@" >"$out" 2>&1
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "exit status $rc, expected $want" >>"$out"
+	if [ "$mode" = stderr ]; then
+		"$@" 2>"$out" >/dev/null
+		got="status $?, $(wc -l <"$out") lines on stderr"
+		want="status 0, $want lines on stderr"
+	else
+		"$@" >"$out" 2>&1
+		got="status $?" want="status $want"
+	fi
+	if [ "$got" != "$want" ]; then
+		echo "exit $got, expected $want" >>"$out"
 		not_ok "$desc"
 	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$out"; then
 		echo "no line matches: $pattern" >>"$out"
@@ -52,17 +65,65 @@ if ! command -v wwatch >/dev/null 2>&1; then
 	echo "SKIP: the wwatch command is not installed"
 	exit 77
 fi
+case $(uname -r) in
+6.[7-9]* | 6.[1-9][0-9]* | [7-9].*) native=1 ;;
+*) native=0 ;;
+esac
+param=/sys/module/wwatch/parameters/kernel_abi
+
+if [ "${1:-}" = --no-module ]; then
+	if [ -e /sys/module/wwatch ]; then
+		echo "FAIL: --no-module, but wwatch.ko is loaded"
+		exit 1
+	fi
+	if [ "$native" = 1 ]; then
+		check "no module: info on a kernel with the feature" 0 \
+			"^Kernel ABI: *served by the kernel itself" -- \
+			wwatch info --no-memory-test
+		stderr_lines "no module: run says it is not needed" 1 \
+			"^wwatch run: not needed here: the kernel (.*) has UFFD_FEATURE_WP_ASYNC" -- \
+			wwatch run -- true
+		check "no module: the program runs natively" 0 "served by: the kernel" -- \
+			env WWATCH_EXPECT=native wwatch run -- "$abi"
+	else
+		check "no module: info exits 1" 1 \
+			"^Kernel ABI: *not served: no wwatch module is loaded" -- \
+			wwatch info --no-memory-test
+		stderr_lines "no module: run warns once" 1 \
+			"^wwatch run: warning: true gets no write tracking from wwatch here: .*not loaded" -- \
+			wwatch run -- true
+		check "no module: the upstream-ABI program skips" 77 "SKIP" -- \
+			wwatch run -- "$abi"
+	fi
+	stderr_lines "no module: run --backend module warns once" 1 \
+		"^wwatch run: warning: .*module backend requested, but the wwatch module is not loaded" -- \
+		wwatch run --backend module -- true
+	check "no module: run keeps the program's status" 3 -- \
+		wwatch run -- sh -c 'exit 3'
+	echo "1..$n"
+	exit $failed
+fi
+
 if [ ! -c /dev/wwatch ]; then
 	echo "SKIP: /dev/wwatch missing: the wwatch module is not loaded"
 	exit 77
 fi
-case $(uname -r) in
-6.[7-9]* | 6.[1-9][0-9]* | [7-9].*) native=1 backend=native ;;
-*) native=0 backend=module ;;
+if [ "$native" = 1 ]; then
+	backend=native kabi=native
+elif [ "$(cat $param 2>/dev/null)" = Y ]; then
+	# wwatch.ko's kernel ABI: the kernel answers the upstream ABI itself.
+	backend=native kabi=kernel-abi
+else
+	backend=module kabi=off
+fi
+# The compatibility layer steps aside wherever the kernel serves the
+# feature; the upstream-ABI program says what served it.
+case $kabi in
+native) layer=native ;;
+kernel-abi) layer=kernel-abi ;;
+*) layer=module ;;
 esac
-# The compatibility layer steps aside wherever the kernel has the feature.
-layer=$backend
-echo "# kernel $(uname -r): expected backend $backend"
+echo "# kernel $(uname -r): expected backend $backend, kernel ABI $kabi"
 
 check "--version" 0 "^wwatch [0-9]*\.[0-9]*\.[0-9]" -- wwatch --version
 # Tool, library and module come from one tree: one version.
@@ -84,9 +145,22 @@ if [ "$native" = 1 ] && grep -q "^Native support: *yes, but INEXACT" "$info"; th
 fi
 check "info: backend" 0 "^Backend: *$backend" -- cat "$info"
 check "info: module" 0 "^Module: *loaded, version $ver, ABI 1" -- cat "$info"
+case $kabi in
+native)
+	check "info: kernel ABI served by the kernel" 0 \
+		"^Kernel ABI: *served by the kernel itself (Linux >= 6.7)" -- cat "$info" ;;
+kernel-abi)
+	check "info: kernel ABI served by wwatch.ko" 0 \
+		"^Kernel ABI: *served by wwatch.ko (kernel_abi=Y)" -- cat "$info"
+	check "info: why names wwatch.ko" 0 \
+		"^  why: *native: served by wwatch.ko's kernel ABI (kernel_abi=Y)" -- cat "$info" ;;
+*)
+	check "info: kernel ABI off" 0 "^Kernel ABI: *off (kernel_abi=N" -- cat "$info" ;;
+esac
 check "info: anonymous memory" 0 "private anonymous *yes" -- cat "$info"
 check "info: shmem" 0 "shared anonymous *yes" -- cat "$info"
-if [ "$backend" = native ]; then
+# The kernel ABI does not serve regular files yet (issue 17).
+if [ "$native" = 1 ] && [ "$backend" = native ]; then
 	check "info: ext4 file (native)" 0 "file (ext4.*yes" -- cat "$info"
 else
 	check "info: ext4 file refused without native WP_ASYNC" 0 \
@@ -112,9 +186,15 @@ check "run: upstream ABI program" 0 "checks failed" -- \
 	env WWATCH_EXPECT=$layer wwatch run -- "$abi"
 check "run --backend module: upstream ABI program" 0 "served by: the wwatch module" -- \
 	env WWATCH_EXPECT=module wwatch run --backend module -- "$abi"
-if [ "$native" = 1 ]; then
+if [ "$layer" != module ]; then
 	check "upstream ABI program without the layer" 0 "served by: the kernel" -- \
-		"$abi"
+		env WWATCH_EXPECT=$layer "$abi"
+	check "run --backend native: the layer steps aside" 0 "served by: the kernel" -- \
+		env WWATCH_EXPECT=$layer wwatch run --backend native -- "$abi"
+	stderr_lines "run: one line saying it is not needed" 1 \
+		"^wwatch run: not needed here: " -- wwatch run -- true
+	stderr_lines "run --backend module: nothing to say" 0 -- \
+		wwatch run --backend module -- true
 else
 	check "upstream ABI program without the layer skips" 77 "SKIP" -- \
 		"$abi"
@@ -123,6 +203,29 @@ else
 fi
 check "run as an unprivileged user" 0 "checks failed" -- \
 	su -s /bin/sh wwuser -c "WWATCH_EXPECT=$layer wwatch run -- $abi"
+if [ "$layer" = module ]; then
+	stderr_lines "run: silent where the layer serves the program" 0 -- \
+		wwatch run -- true
+fi
+
+# The kernel ABI switched off at run time (root, < 6.7): the module backend
+# and `wwatch run` take over, and info says so; then back on.
+if [ "$kabi" = kernel-abi ] && [ "$(id -u)" = 0 ]; then
+	if echo N >$param; then
+		wwatch info --no-memory-test >"$info" 2>&1
+		check "kernel_abi=N: info says off" 0 "^Kernel ABI: *off (kernel_abi=N" -- cat "$info"
+		check "kernel_abi=N: the module backend" 0 "^Backend: *module" -- cat "$info"
+		check "kernel_abi=N: why says so" 0 "kernel_abi=N" -- cat "$info"
+		check "kernel_abi=N: the bare program skips" 77 "SKIP" -- "$abi"
+		check "kernel_abi=N: run serves it through the module" 0 "served by: the wwatch module" -- \
+			env WWATCH_EXPECT=module wwatch run -- "$abi"
+		stderr_lines "kernel_abi=N: run is silent" 0 -- wwatch run -- true
+		echo Y >$param
+		check "kernel_abi back to Y" 0 "^Y" -- cat $param
+	else
+		not_ok "echo N > $param"
+	fi
+fi
 check "run keeps LD_PRELOAD" 0 "libwwatch-compat.so:/nonexistent.so" -- \
 	env LD_PRELOAD=/nonexistent.so wwatch run -- sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
 check "run: missing program" 127 "cannot execute" -- wwatch run -- /nonexistent/program

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * wwatch against the kernel's own PAGEMAP_SCAN, on a kernel that has both
- * (>= 6.7; the 6.12 guest): each scenario runs on two identical mappings,
- * one watched natively (a uffd with UFFD_FEATURE_WP_ASYNC, scans on
- * /proc/self/pagemap), one through wwatch (a uffd attached to /dev/wwatch,
- * scans on it), and after every step the same requests go to both.
+ * (>= 6.7; the 6.12 guest), or on 6.1 against wwatch.ko's kernel ABI
+ * (kernel_abi=Y), which answers the native calls there: each scenario runs
+ * on two identical mappings, one watched natively (a uffd with
+ * UFFD_FEATURE_WP_ASYNC, scans on /proc/self/pagemap), one through wwatch
+ * (a uffd attached to /dev/wwatch, scans on it), and after every step the
+ * same requests go to both.  On 6.1 both sides reach the module's engine
+ * and scan, through different entry points, and the model below is what
+ * holds them to upstream's answers.
  *
  * Three checks per request: each answer must be what PAGEMAP_SCAN's rules
  * give for that side's own page-by-page view (a model of upstream written
@@ -12,7 +16,7 @@
  * answers must be identical region by region.  The only differences let
  * through are the ones docs/scan.md lists, where 6.12 itself was fixed
  * upstream later (D1-D4 below); each one used is printed.  Skips (77) on
- * a kernel without the native feature.
+ * a kernel that serves no native feature (6.1 with kernel_abi=N).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -756,7 +760,7 @@ int main(void)
 		return 77;
 	}
 	if (!ws_native_available()) {
-		printf("SKIP: this kernel has no native UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN (Linux >= 6.7) to compare with\n");
+		printf("SKIP: this kernel has no native UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN (Linux >= 6.7, or wwatch.ko's kernel ABI) to compare with\n");
 		return 77;
 	}
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
