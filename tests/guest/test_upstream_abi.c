@@ -3,12 +3,17 @@
  * A program written only against the upstream Linux >= 6.7 ABI, the way
  * Wine, CRIU or the kernel's pagemap_ioctl selftest are: its own copies of
  * the PAGEMAP_SCAN and UFFD_FEATURE_WP_ASYNC definitions, no wwatch header,
- * no libwwatch call.  It must pass natively on 6.12 and, under
- * `wwatch run`, on 6.1 through the module; run directly on a kernel
- * without the feature it skips (exit 77).
+ * no libwwatch call.  It must pass natively on 6.12, on 6.1 run bare
+ * against wwatch.ko's kernel ABI (kernel_abi=Y), and under `wwatch run`
+ * on 6.1 through the module (kernel_abi=N); on a kernel that serves
+ * none of it it skips (exit 77).  Built twice: dynamically, and
+ * statically (wwatch-test-upstream-abi-static), which LD_PRELOAD cannot
+ * reach, so only the kernel (or its kernel ABI) can serve it.
  *
- * Environment: WWATCH_EXPECT=module|native makes it fail unless the calls
- * were (module) or were not (native) served through /dev/wwatch.
+ * Environment: WWATCH_EXPECT=module|kernel-abi|native makes it fail
+ * (never skip) unless the calls were served through /dev/wwatch (module:
+ * the compatibility layer), by wwatch.ko's kernel ABI, or by the kernel's
+ * own feature.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -637,6 +642,21 @@ static bool module_in_use(void)
 	return found;
 }
 
+/* Does wwatch.ko serve the upstream ABI to every process here? */
+static bool kernel_abi_on(void)
+{
+	char c = 0;
+	int fd = open("/sys/module/wwatch/parameters/kernel_abi",
+		      O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y';
+}
+
 int main(void)
 {
 	static const struct {
@@ -655,11 +675,11 @@ int main(void)
 		{ "threads", t_threads },
 		{ "close_reopen", t_close_reopen },
 	};
-	const char *expect = getenv("WWATCH_EXPECT");
+	const char *expect = getenv("WWATCH_EXPECT"), *served;
 	__u64 granted = 0;
 	size_t i;
 	int before;
-	bool module;
+	bool module, kabi;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(240);	/* a write blocked on a uffd must fail, not hang */
@@ -667,9 +687,15 @@ int main(void)
 	page = sysconf(_SC_PAGESIZE);
 	uffd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
 			 &granted);
-	if (uffd == -EINVAL) {
-		printf("SKIP: this kernel lacks UFFD_FEATURE_WP_ASYNC (Linux < 6.7): run it under `wwatch run` with the wwatch module loaded\n");
+	kabi = kernel_abi_on();
+	if (uffd == -EINVAL && !expect) {
+		printf("SKIP: this kernel lacks UFFD_FEATURE_WP_ASYNC (Linux < 6.7): load the wwatch module (its kernel ABI serves every program), or run it under `wwatch run` with kernel_abi=N\n");
 		return 77;
+	}
+	if (uffd == -EINVAL) {
+		printf("FAIL: WWATCH_EXPECT=%s, but UFFDIO_API refuses WP_ASYNC (kernel_abi %s)\n",
+		       expect, kabi ? "Y" : "not Y");
+		return 1;
 	}
 	if (uffd < 0) {
 		printf("FAIL: userfaultfd: %s\n", strerror(-uffd));
@@ -681,11 +707,13 @@ int main(void)
 		return 1;
 	}
 	module = module_in_use();
-	served_by_module = module;
+	/* Both wwatch paths are exact: no kernel bug is tolerated there. */
+	served_by_module = module || kabi;
+	served = module ? "module" : kabi ? "kernel-abi" : "native";
 	printf("# served by: %s\n", module ? "the wwatch module (compatibility layer)" :
-	       "the kernel");
-	if (expect && strcmp(expect, module ? "module" : "native")) {
-		printf("FAIL: WWATCH_EXPECT=%s\n", expect);
+	       kabi ? "the kernel, through wwatch.ko's kernel ABI" : "the kernel");
+	if (expect && strcmp(expect, served)) {
+		printf("FAIL: WWATCH_EXPECT=%s, but served by %s\n", expect, served);
 		return 1;
 	}
 	printf("1..%zu\n", sizeof(tests) / sizeof(tests[0]));
