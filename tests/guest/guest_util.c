@@ -231,3 +231,14 @@ bool wt_kernel_at_least(int major, int minor)
 		sscanf(u.release, "%d.%d", &ma, &mi);
 	return ma > major || (ma == major && mi >= minor);
 }
+
+bool wt_upstream_abi_served(bool *by_module)
+{
+	char v[8] = "";
+	bool kabi = !wt_read_line("/sys/module/wwatch/parameters/kernel_abi",
+				  v, sizeof(v)) && v[0] == 'Y';
+
+	if (by_module)
+		*by_module = kabi;
+	return kabi || wt_kernel_at_least(6, 7);
+}

@@ -66,5 +66,11 @@ int wt_read_line(const char *path, char *buf, size_t len);
 
 /* The running kernel is major.minor or later. */
 bool wt_kernel_at_least(int major, int minor);
+/*
+ * The kernel answers the upstream ABI (UFFD_FEATURE_WP_ASYNC and
+ * PAGEMAP_SCAN): natively (>= 6.7), or through wwatch.ko's kernel ABI
+ * (kernel_abi=Y).  *by_module, if not NULL, says which.
+ */
+bool wt_upstream_abi_served(bool *by_module);
 
 #endif

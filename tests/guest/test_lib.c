@@ -766,17 +766,7 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	native_only = getenv("WWATCH_TEST_NATIVE_ONLY") != NULL;
-	{
-		char c = 0;
-		int fd = open("/sys/module/wwatch/parameters/kernel_abi", O_RDONLY);
-
-		if (fd >= 0 && read(fd, &c, 1) != 1)
-			c = 0;
-		if (fd >= 0)
-			close(fd);
-		kernel_abi = c == 'Y';
-	}
-	kernel_native = wt_kernel_at_least(6, 7) || kernel_abi;
+	kernel_native = wt_upstream_abi_served(&kernel_abi);
 	unsetenv("WWATCH_BACKEND");
 	o.backend = WWATCH_BACKEND_NATIVE;
 	have[WWATCH_BACKEND_NATIVE] = !wwatch_open(&w, &o);
