@@ -525,6 +525,7 @@ func main() {
 		{"goroutines", testGoroutines},
 		{"concurrent", testConcurrent},
 		{"resume", testResume},
+		{"kinds", testKinds},
 	}
 	fmt.Printf("1..%d\n", len(tests))
 	for i, t := range tests {

@@ -5,3 +5,6 @@
 package main
 
 const sysUserfaultfd = 323
+
+// memfd_create(2), likewise.
+const sysMemfdCreate = 319

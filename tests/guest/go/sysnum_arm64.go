@@ -4,3 +4,6 @@
 package main
 
 const sysUserfaultfd = 282
+
+// memfd_create(2), likewise.
+const sysMemfdCreate = 279

@@ -7,3 +7,5 @@
 package main
 
 const sysUserfaultfd = -1
+
+const sysMemfdCreate = -1
