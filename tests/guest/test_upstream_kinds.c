@@ -29,20 +29,7 @@
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
 
-/* Upstream's definitions (6.7), as a program built on older headers has. */
-struct region { __u64 start, end, categories; };
-struct scan_arg {
-	__u64 size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	__u64 category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define SCAN_IOCTL	_IOWR('f', 16, struct scan_arg)
-#define IS_WRITTEN	(1 << 1)
-#define IS_FILE		(1 << 2)
-#define IS_PRESENT	(1 << 3)
-#define IS_HUGE		(1 << 6)
-#define WP_MATCHING	(1 << 0)
-#define FEAT_WP_UNPOPULATED	(1 << 13)
-#define FEAT_WP_ASYNC		(1 << 15)
+#include "upstream_client.h"
 
 #define PG 4096UL
 #define HPG (2UL << 20)
@@ -191,23 +178,15 @@ static char *map_aligned(size_t len, size_t align, int flags, int fd)
 
 int main(void)
 {
-	struct uffdio_api api = {
-		.api = UFFD_API, .features = FEAT_WP_ASYNC | FEAT_WP_UNPOPULATED,
-	};
 	const char *kind = "setup";
 	size_t len = 64 * PG;
 	char *p;
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1 /* USER_MODE_ONLY */);
+	uffd = client_async_uffd();
 	if (uffd < 0)
-		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		printf("SKIP: the kernel refuses UFFD_FEATURE_WP_ASYNC (%s): no native feature and no wwatch.ko kernel ABI\n",
-		       strerror(errno));
 		return 77;
-	}
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	if (!CHECK(pagemap >= 0, "open pagemap: %s", strerror(errno)))
 		return 1;

@@ -30,17 +30,7 @@
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
 
-/* Upstream's definitions (6.7), as a program built on older headers has. */
-struct region { __u64 start, end, categories; };
-struct scan_arg {
-	__u64 size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	__u64 category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define SCAN_IOCTL	_IOWR('f', 16, struct scan_arg)
-#define IS_WRITTEN	(1 << 1)
-#define WP_MATCHING	(1 << 0)
-#define FEAT_WP_UNPOPULATED	(1 << 13)
-#define FEAT_WP_ASYNC		(1 << 15)
+#include "upstream_client.h"
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -135,9 +125,6 @@ static void *churn(void *arg)
 
 int main(void)
 {
-	struct uffdio_api api = {
-		.api = UFFD_API, .features = FEAT_WP_ASYNC | FEAT_WP_UNPOPULATED,
-	};
 	const char *env = getenv("WWATCH_SOAK_SECONDS");
 	int seconds = env ? atoi(env) : 6, uffd, fd, ret = 0;
 	int passed = 0, failed = 0;
@@ -145,14 +132,9 @@ int main(void)
 	time_t end;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1);
+	uffd = client_async_uffd();
 	if (uffd < 0)
-		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		printf("SKIP: the kernel refuses UFFD_FEATURE_WP_ASYNC (%s): no native feature and no wwatch.ko kernel ABI\n",
-		       strerror(errno));
 		return 77;
-	}
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	fd = memfd_create("wwatch-stress", MFD_CLOEXEC);
 	if (pagemap < 0 || fd < 0 || ftruncate(fd, PAGES * PG)) {
