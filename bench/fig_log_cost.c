@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include "bench.h"
 #include "figures.h"
 #include "guest_util.h"
@@ -71,20 +70,6 @@ static unsigned int nrounds, passes;
 static double *ns_v, *flt_v, *drain_v;	/* [AT(...)], NAN: not run */
 static uint64_t *addrs, *bm;
 
-/* The normal module: --log-ko, else where DKMS installs it. */
-static const char *log_ko(void)
-{
-	static char path[512];
-	struct utsname u;
-
-	if (opts.log_ko)
-		return opts.log_ko;
-	uname(&u);
-	snprintf(path, sizeof(path), "/lib/modules/%s/updates/dkms/wwatch.ko",
-		 u.release);
-	return path;
-}
-
 static const char *unavailable(bool *swap)
 {
 	struct stat st;
@@ -96,9 +81,9 @@ static const char *unavailable(bool *swap)
 		return "the loaded module has no write log";
 	if (!opts.nolog_ko)
 		return NULL;
-	if (stat(opts.nolog_ko, &st) || stat(log_ko(), &st))
+	if (stat(opts.nolog_ko, &st) || stat(modswap_ko(), &st))
 		die("log-cost: %s or %s: no such file", opts.nolog_ko,
-		    log_ko());
+		    modswap_ko());
 	*swap = true;
 	return NULL;
 }
@@ -255,25 +240,18 @@ static struct summary pass_vs_off(unsigned int c, unsigned int s, bool diff,
 	return summarize(buf, n);
 }
 
-/*
- * Reports the distribution-free 95% confidence interval of the median of
- * @v[0..n) (sorted) as metric_ci95_lo and _hi: order statistics, no
- * assumption about the noise's shape.
- */
+/* Reports median_ci95() of @v[0..n) (sorted) as metric_ci95_lo and _hi. */
 static void report_ci(struct result *r, const char *metric, const double *v,
 		      unsigned int n)
 {
-	double half = 1.96 * sqrt(n) / 2;
-	unsigned int j, k;
 	char name[64];
+	double lo, hi;
 
-	j = n / 2.0 - half < 1 ? 1 : (unsigned int)(n / 2.0 - half);
-	k = (unsigned int)ceil(n / 2.0 + half);
-	k = k > n ? n : k;
+	median_ci95(v, n, &lo, &hi);
 	snprintf(name, sizeof(name), "%s_ci95_lo", metric);
-	report_metric(r, name, r->unit, summary_one(v[j - 1]));
+	report_metric(r, name, r->unit, summary_one(lo));
 	snprintf(name, sizeof(name), "%s_ci95_hi", metric);
-	report_metric(r, name, r->unit, summary_one(v[k - 1]));
+	report_metric(r, name, r->unit, summary_one(hi));
 }
 
 static void print_sum(const char *label, struct summary s, bool ns)
@@ -460,11 +438,11 @@ void fig_log_cost(void)
 				continue;
 			if (swap) {
 				swap_ms[nswaps++] = modswap_load(
-					p == P_NOLOG ? opts.nolog_ko : log_ko());
+					p == P_NOLOG ? opts.nolog_ko : modswap_ko());
 				if (!(wwatch_features() & WWATCH_FEAT_LOG) !=
 				    (p == P_NOLOG))
 					die("log-cost: %s: WWATCH_FEAT_LOG is %s",
-					    p == P_NOLOG ? opts.nolog_ko : log_ko(),
+					    p == P_NOLOG ? opts.nolog_ko : modswap_ko(),
 					    p == P_NOLOG ? "set" : "missing");
 				last = p;
 			}
@@ -472,7 +450,7 @@ void fig_log_cost(void)
 		}
 	}
 	if (last == P_NOLOG)
-		modswap_load(log_ko());
+		modswap_load(modswap_ko());
 	for (c = 0; c < NCFG; c++)
 		emit(c, pmask, swap);
 	if (swap) {

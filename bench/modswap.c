@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
@@ -33,6 +35,27 @@ static void unload(void)
 		nap_ms(50);
 	}
 	die("cannot unload wwatch: %s", strerror(errno));
+}
+
+double modswap_unload(void)
+{
+	uint64_t t0 = now_ns();
+
+	unload();
+	return (now_ns() - t0) / 1e6;
+}
+
+const char *modswap_ko(void)
+{
+	static char path[512];
+	struct utsname u;
+
+	if (opts.log_ko)
+		return opts.log_ko;
+	uname(&u);
+	snprintf(path, sizeof(path), "/lib/modules/%s/updates/dkms/wwatch.ko",
+		 u.release);
+	return path;
 }
 
 double modswap_load(const char *path)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Median, quartiles and range of repeated measurements (see stats.h). */
+#include <math.h>
 #include <stdlib.h>
 #include "stats.h"
 
@@ -41,4 +42,20 @@ struct summary summary_one(double v)
 	struct summary s = { v, v, v, v, v, 1 };
 
 	return s;
+}
+
+void median_ci95(const double *v, unsigned int n, double *lo, double *hi)
+{
+	double half = 1.96 * sqrt(n) / 2;
+	unsigned int j, k;
+
+	if (!n) {
+		*lo = *hi = 0;
+		return;
+	}
+	j = n / 2.0 - half < 1 ? 1 : (unsigned int)(n / 2.0 - half);
+	k = (unsigned int)ceil(n / 2.0 + half);
+	k = k > n ? n : k;
+	*lo = v[j - 1];
+	*hi = v[k - 1];
 }

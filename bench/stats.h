@@ -16,5 +16,11 @@ struct summary {
 struct summary summarize(double *v, unsigned int n);
 /* A summary of one value (counts, totals). */
 struct summary summary_one(double v);
+/*
+ * The distribution-free 95% confidence interval of the median of @v[0..n)
+ * (sorted, e.g. by summarize()): order statistics, no assumption about
+ * the noise's shape.
+ */
+void median_ci95(const double *v, unsigned int n, double *lo, double *hi);
 
 #endif
