@@ -43,6 +43,9 @@ struct bench_opts {
 	unsigned int nlog_sizes;
 	double log_fracs[8];		/* crossover: written fractions */
 	unsigned int nlog_fracs;
+	/* The hook-cost figure (fig_hook_cost.c); it reloads log_ko too. */
+	unsigned int hook_rounds;	/* unload/load rounds */
+	unsigned int hook_passes;	/* timed batches per operation and phase */
 };
 
 extern struct bench_opts opts;

@@ -5,7 +5,8 @@
  * uffd-wp, mprotect+SIGSEGV, soft-dirty) in one process, same memory, same
  * patterns: first-write cost, collection cost, accuracy and steady state
  * (issue 7); on request, the write log's cost and its crossover with the
- * scan (issue 10).  Human tables on stdout; CSV with --csv.  This file parses
+ * scan (issue 10); what loading the module costs everything else (issue
+ * 16).  Human tables on stdout; CSV with --csv.  This file parses
  * the options, describes the machine and runs the figures.
  */
 #define _GNU_SOURCE
@@ -47,17 +48,20 @@ struct bench_opts opts = {
 	.nlog_sizes = 3,
 	.log_fracs = { 0.00001, 0.0001, 0.001, 0.003, 0.006, 0.01, 0.1 },
 	.nlog_fracs = 7,
+	.hook_rounds = 32,
+	.hook_passes = 5,
 };
 
 enum { FIG_FIRST_WRITE = 1, FIG_COLLECT = 2, FIG_ACCURACY = 4,
        FIG_STEADY = 8, FIG_ALL = 15,	/* the default: issue 7's four */
-       FIG_LOG_COST = 16, FIG_LOG_CROSS = 32 };
+       FIG_LOG_COST = 16, FIG_LOG_CROSS = 32, FIG_HOOK_COST = 64 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: wwatch-bench [options]\n"
 	      "  --figures LIST     first-write,collect,accuracy,steady (default),\n"
-	      "                     log-cost,log-crossover (the write log, issue 10)\n"
+	      "                     log-cost,log-crossover (the write log, issue 10),\n"
+	      "                     hook-cost (loaded against not loaded, issue 16)\n"
 	      "  --mech LIST        wwatch,native,uffd-sync,mprotect,soft-dirty (default: all)\n"
 	      "  --reps N           timed repetitions after one warm-up (9)\n"
 	      "  --fw-reps N        the same for the first-write figure (15)\n"
@@ -71,13 +75,16 @@ static void usage(FILE *f)
 	      "  --seed N           random patterns (fixed default: runs compare)\n"
 	      "  --nolog-ko FILE    log-cost: wwatch.ko built with WWATCH_NO_LOG=1; the\n"
 	      "                     figure swaps it with the normal module (needs root)\n"
-	      "  --log-ko FILE      the normal module (/lib/modules/RELEASE/updates/dkms/wwatch.ko)\n"
+	      "  --log-ko FILE      the normal module (/lib/modules/RELEASE/updates/dkms/wwatch.ko);\n"
+	      "                     log-cost and hook-cost load it (need root)\n"
 	      "  --log-rounds N     log-cost: module-swap rounds (32)\n"
 	      "  --log-passes N     log-cost: timed passes per variant and phase (3)\n"
 	      "  --log-pages N      log-cost: pages written per pass (8192)\n"
 	      "  --log-sizes LIST   log-crossover: range sizes, MiB (64,256,1024)\n"
 	      "  --log-fracs LIST   log-crossover: written fractions, ascending\n"
 	      "                     (0.00001,0.0001,0.001,0.003,0.006,0.01,0.1)\n"
+	      "  --hook-rounds N    hook-cost: unload/load rounds (32, at most 64)\n"
+	      "  --hook-passes N    hook-cost: timed batches per operation and phase (5)\n"
 	      "  --quick            small sizes, for a smoke test\n"
 	      "  --trace            ftrace markers around the last timed collect\n"
 	      "                     (wwatch-bench-profile counts kernel calls between them)\n"
@@ -137,13 +144,15 @@ static void set_quick(void)
 	opts.log_sizes_mib[0] = 16;
 	opts.log_sizes_mib[1] = 32;
 	opts.nlog_sizes = 2;
+	opts.hook_rounds = 2;
+	opts.hook_passes = 2;
 }
 
 static unsigned int parse_args(int argc, char **argv, const char **csv)
 {
 	static const char *const figs[] = { "first-write", "collect",
 					    "accuracy", "steady", "log-cost",
-					    "log-crossover" };
+					    "log-crossover", "hook-cost" };
 	static const struct option lo[] = {
 		{ "figures", 1, 0, 'F' }, { "mech", 1, 0, 'M' },
 		{ "reps", 1, 0, 'r' }, { "fw-reps", 1, 0, 'w' },
@@ -158,6 +167,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		{ "log-rounds", 1, 0, 'L' }, { "log-passes", 1, 0, 'P' },
 		{ "log-pages", 1, 0, 'G' }, { "log-sizes", 1, 0, 'Z' },
 		{ "log-fracs", 1, 0, 'X' },
+		{ "hook-rounds", 1, 0, 'H' }, { "hook-passes", 1, 0, 'J' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *names[MECH_COUNT];
@@ -169,7 +179,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		names[i] = mech_all[i]->name;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'F': fig = parse_names(optarg, figs, 6); break;
+		case 'F': fig = parse_names(optarg, figs, 7); break;
 		case 'M': opts.mech_mask = parse_names(optarg, names, MECH_COUNT); break;
 		case 'r': opts.reps = atoi(optarg); break;
 		case 'w': opts.fw_reps = atoi(optarg); break;
@@ -201,6 +211,8 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 				opts.log_sizes_mib[i] = (size_t)v[i];
 			break;
 		case 'X': opts.nlog_fracs = parse_list(optarg, opts.log_fracs, 8); break;
+		case 'H': opts.hook_rounds = atoi(optarg); break;
+		case 'J': opts.hook_passes = atoi(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -210,7 +222,8 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 	    !opts.nsizes || !opts.nfracs || opts.steady_interval_ms < 1 ||
 	    opts.steady_seconds <= 0 || opts.acc_runs < 1 ||
 	    opts.log_rounds < 1 || opts.log_passes < 1 || opts.log_pages < 64 ||
-	    !opts.nlog_sizes || !opts.nlog_fracs) {
+	    !opts.nlog_sizes || !opts.nlog_fracs ||
+	    opts.hook_rounds < 1 || opts.hook_passes < 1) {
 		usage(stderr);
 		exit(2);
 	}
@@ -320,6 +333,7 @@ int main(int argc, char **argv)
 	run_figure(fig & FIG_STEADY, "steady", fig_steady);
 	run_figure(fig & FIG_LOG_COST, "log-cost", fig_log_cost);
 	run_figure(fig & FIG_LOG_CROSS, "log-crossover", fig_log_cross);
+	run_figure(fig & FIG_HOOK_COST, "hook-cost", fig_hook_cost);
 	report_finish();
 	return 0;
 }
