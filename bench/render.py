@@ -8,9 +8,12 @@ targets of issue 7 marked met or missed with their ratios, the issue-4
 first-write ratios, every figure), DIR/*.dat and DIR/plot.gp (gnuplot:
 collection cost against region size and written fraction, per mechanism).
 DIR/log-<series>.csv (the write log's boots) become DIR/results-log.md
-(render_log.py).  With --update FILE, replaces the text between the bench
-markers of FILE with DIR/results.md and between the bench-log markers with
-DIR/results-log.md, each only if it was rendered.  Standard library only.
+(render_log.py), DIR/hook-<series>.csv (the hook-cost boots)
+DIR/results-hook.md (render_hook.py).  With --update FILE, replaces the
+text between the bench markers of FILE with DIR/results.md, between the
+bench-log markers with DIR/results-log.md and between the bench-hook
+markers with DIR/results-hook.md, each only if it was rendered.  Standard
+library only.
 """
 import csv
 import glob
@@ -486,8 +489,10 @@ def write_plot(d, series):
 # --- main -----------------------------------------------------------------------------
 
 def render(d):
+    import render_hook
     import render_log
-    paths = [p for p in glob.glob(os.path.join(d, "*.csv")) if not os.path.basename(p).startswith("log-")]
+    paths = [p for p in glob.glob(os.path.join(d, "*.csv"))
+             if not os.path.basename(p).startswith(("log-", "hook-"))]
     series = []
     for p in paths:
         name = os.path.basename(p)[:-4]
@@ -495,12 +500,13 @@ def render(d):
             series.append(Series(name, p))
     series.sort(key=lambda s: series_order(s.name))
     run = open(os.path.join(d, "run.txt")).read().strip() if os.path.exists(os.path.join(d, "run.txt")) else ""
-    for stale in ("results.md", "results-log.md", "plot.gp"):
+    for stale in ("results.md", "results-log.md", "results-hook.md", "plot.gp"):
         if os.path.exists(os.path.join(d, stale)):
             os.remove(os.path.join(d, stale))
     has_log = render_log.render(d, run)
+    has_hook = render_hook.render(d, run)
     if not series:
-        if not has_log:
+        if not has_log and not has_hook:
             sys.exit("render: no results (*.csv) in %s" % d)
         return
     md = ["### Run", "", "```", run, "```", ""]
@@ -531,10 +537,12 @@ def render(d):
 
 
 def update(doc, d):
+    import render_hook
     import render_log
     text = open(doc).read()
     for name, begin, end in (("results.md", BEGIN, END),
-                             ("results-log.md", render_log.BEGIN, render_log.END)):
+                             ("results-log.md", render_log.BEGIN, render_log.END),
+                             ("results-hook.md", render_hook.BEGIN, render_hook.END)):
         if not os.path.exists(os.path.join(d, name)):
             continue
         if begin not in text or end not in text:
