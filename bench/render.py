@@ -72,6 +72,22 @@ class Series:
                             self.meta.get("timing", "?"))
 
 
+def load_prefixed(d, prefix):
+    """The Series of DIR/<prefix><series>.csv (the log and hook boots), in kernel order."""
+    series = []
+    for p in glob.glob(os.path.join(d, prefix + "*.csv")):
+        if os.path.getsize(p):
+            series.append(Series(os.path.basename(p)[len(prefix):-4], p))
+    series.sort(key=lambda s: series_order(s.name))
+    return series
+
+
+def write_section(d, name, run, lines):
+    """Writes DIR/NAME: the run (run.txt) under "#### Run", then @lines."""
+    with open(os.path.join(d, name), "w") as f:
+        f.write("\n".join(["#### Run", "", "```", run, "```", ""] + lines) + "\n")
+
+
 def val(r, field="median"):
     if r is None or r["note"] or r[field] == "":
         return None

@@ -5,10 +5,9 @@ DIR/results-hook.md, which render.py --update puts between the bench-hook
 markers of docs/benchmarks.md.  Kept apart from render.py so each file
 stays about one set of figures.  Standard library only.
 """
-import glob
 import os
 
-from render import Series, fnum, fratio, series_order, val
+from render import fnum, fratio, load_prefixed, val, write_section
 
 BEGIN, END = "<!-- bench-hook:begin -->", "<!-- bench-hook:end -->"
 # Operation, what it is, and the functions wwatch.ko may hook on its path
@@ -28,12 +27,7 @@ OPS = [
 
 
 def load(d):
-    series = []
-    for p in glob.glob(os.path.join(d, "hook-*.csv")):
-        if os.path.getsize(p):
-            series.append(Series(os.path.basename(p)[5:-4], p))
-    series.sort(key=lambda s: series_order(s.name))
-    return series
+    return load_prefixed(d, "hook-")
 
 
 def row(s, op, variant, metric):
@@ -95,7 +89,7 @@ def render(d, run):
     series = load(d)
     if not series:
         return False
-    md = ["#### Run", "", "```", run, "```", ""]
+    md = []
     for s in series:
         md.append("- **%s**: %s; %s CPUs, %s MiB; `kernel_abi=%s`; hooked while loaded: %s; "
                   "module unload or load %s ms; `%s`" % (
@@ -104,6 +98,5 @@ def render(d, run):
                       ", ".join("`%s`" % f for f in s.meta.get("hook_cost_hooked", "?").split()),
                       s.meta.get("hook_cost_swaps", "n/a"), s.meta.get("hook_cost_options", "?")))
     md += ["", "#### Cost of the loaded module", ""] + table(series)
-    with open(os.path.join(d, "results-hook.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
+    write_section(d, "results-hook.md", run, md)
     return True

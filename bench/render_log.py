@@ -5,10 +5,9 @@ writes DIR/results-log.md, which render.py --update puts between the
 bench-log markers of docs/benchmarks.md.  Kept apart from render.py so
 each file stays about one set of figures.  Standard library only.
 """
-import glob
 import os
 
-from render import Series, fnum, fratio, pct, series_order, val
+from render import fnum, fratio, load_prefixed, pct, val, write_section
 
 BEGIN, END = "<!-- bench-log:begin -->", "<!-- bench-log:end -->"
 CONFIGS = [("seq", 1), ("rand", 1), ("seq", 2), ("rand", 2)]
@@ -17,12 +16,7 @@ LOG_CYCLES = ["log-page", "log-run", "log-block", "log-drain"]
 
 
 def load(d):
-    series = []
-    for p in glob.glob(os.path.join(d, "log-*.csv")):
-        if os.path.getsize(p):
-            series.append(Series(os.path.basename(p)[4:-4], p))
-    series.sort(key=lambda s: series_order(s.name))
-    return series
+    return load_prefixed(d, "log-")
 
 
 def cfg_label(o, t):
@@ -207,7 +201,7 @@ def render(d, run):
     series = load(d)
     if not series:
         return False
-    md = ["#### Run", "", "```", run, "```", ""]
+    md = []
     for s in series:
         md.append("- **%s**: %s; %s CPUs, %s MiB; module swaps %s; `%s`; `%s`" % (
             s.name, s.label(), s.meta.get("cpus", "?"), s.meta.get("mem_mib", "?"),
@@ -217,6 +211,5 @@ def render(d, run):
     if verdicts:
         md += [""] + verdicts
     md += ["", "#### Cost per event", ""] + cost_tables(series) + cross_tables(series)
-    with open(os.path.join(d, "results-log.md"), "w") as f:
-        f.write("\n".join(md) + "\n")
+    write_section(d, "results-log.md", run, md)
     return True
