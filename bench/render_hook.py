@@ -44,14 +44,17 @@ def ratio_ci(s, op, metric):
 
 
 def verdict(ratio, control):
-    """Whether the ratio's CI holds 1; the resolution: half the control's CI."""
+    """A cost shows when the ratio's CI excludes 1 and the ratio is farther
+    from 1 than the resolution: half the width of the control's CI."""
     if ratio is None or control is None:
         return "n/a"
     res = (control[2] - control[1]) / 2 * 100
     m, lo, hi = ratio
     if lo <= 1 <= hi:
         return "no difference (resolution ±%.0f%%)" % res
-    return "**differs: %+.0f%%** (CI %+.0f%% to %+.0f%%; control ±%.0f%%)" % (
+    if abs(m - 1) * 100 <= res:
+        return "within the control's noise (±%.0f%%)" % res
+    return "**%+.0f%%** (CI %+.0f%% to %+.0f%%; resolution ±%.0f%%)" % (
         (m - 1) * 100, (lo - 1) * 100, (hi - 1) * 100, res)
 
 
