@@ -95,7 +95,7 @@ def render(d, run):
     md = []
     for s in series:
         md.append("- **%s**: %s; %s CPUs, %s MiB; `kernel_abi=%s`; hooked while loaded: %s; "
-                  "module unload or load %s ms; `%s`" % (
+                  "module unload or load: %s; `%s`" % (
                       s.name, s.label(), s.meta.get("cpus", "?"), s.meta.get("mem_mib", "?"),
                       s.meta.get("hook_cost_kernel_abi", "?"),
                       ", ".join("`%s`" % f for f in s.meta.get("hook_cost_hooked", "?").split()),
