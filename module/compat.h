@@ -32,6 +32,41 @@ static inline struct pt_regs *wwatch_ftrace_pt_regs(wwatch_fregs_t *regs)
 }
 #endif
 
+/*
+ * The hot IPMODIFY hook (kernel_abi.c's, on every ioctl): with
+ * DYNAMIC_FTRACE_WITH_ARGS (x86, >= 5.11) the light trampoline passes the
+ * argument registers and honours a changed ip, as livepatch uses it, so
+ * the full register save (FTRACE_OPS_FL_SAVE_REGS) is not needed;
+ * without, it is, and the arguments come from the saved registers.
+ */
+#ifdef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
+#define WWATCH_FTRACE_ARGS_FLAGS 0
+static inline unsigned long wwatch_fregs_arg(wwatch_fregs_t *fregs,
+					     unsigned int n)
+{
+	return regs_get_kernel_argument(&fregs->regs, n);
+}
+
+static inline void wwatch_fregs_set_ip(wwatch_fregs_t *fregs,
+				       unsigned long ip)
+{
+	ftrace_instruction_pointer_set(fregs, ip);
+}
+#else
+#define WWATCH_FTRACE_ARGS_FLAGS FTRACE_OPS_FL_SAVE_REGS
+static inline unsigned long wwatch_fregs_arg(wwatch_fregs_t *fregs,
+					     unsigned int n)
+{
+	return regs_get_kernel_argument(wwatch_ftrace_pt_regs(fregs), n);
+}
+
+static inline void wwatch_fregs_set_ip(wwatch_fregs_t *fregs,
+				       unsigned long ip)
+{
+	wwatch_ftrace_pt_regs(fregs)->ip = ip;
+}
+#endif
+
 /* Frees an ftrace_ops' filter after unregistering it. */
 static inline void wwatch_ftrace_free_filter(struct ftrace_ops *ops)
 {

@@ -253,21 +253,23 @@ static void notrace hook_uffd_release(unsigned long ip,
 		module_put(THIS_MODULE);
 }
 
-/* do_vfs_ioctl(file, fd, cmd, arg) */
+/*
+ * do_vfs_ioctl(file, fd, cmd, arg): every ioctl(2) of every process comes
+ * here, so the ops do without the full register save where they can.
+ */
 static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *op, wwatch_fregs_t *fregs)
 {
-	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
 	struct file *file;
 
-	if (!regs || (unsigned int)regs->dx != WWATCH_PAGEMAP_SCAN)
+	if ((unsigned int)wwatch_fregs_arg(fregs, 2) != WWATCH_PAGEMAP_SCAN)
 		return;
-	file = (struct file *)regs->di;
+	file = (struct file *)wwatch_fregs_arg(fregs, 0);
 	if (file->f_op != wwatch_sym.proc_pagemap_operations ||
 	    !READ_ONCE(kernel_abi))
 		return;
 	atomic_inc(&inside);
-	regs->ip = (unsigned long)kabi_pagemap;
+	wwatch_fregs_set_ip(fregs, (unsigned long)kabi_pagemap);
 }
 
 static struct ftrace_ops ops_uffd_ioctl = {
@@ -283,7 +285,7 @@ static struct ftrace_ops ops_uffd_release = {
 
 static struct ftrace_ops ops_vfs_ioctl = {
 	.func = hook_vfs_ioctl,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_IPMODIFY |
 		 FTRACE_OPS_FL_PERMANENT,
 };
 
