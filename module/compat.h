@@ -37,9 +37,10 @@ static inline struct pt_regs *wwatch_ftrace_pt_regs(wwatch_fregs_t *regs)
  * DYNAMIC_FTRACE_WITH_ARGS (x86, >= 5.11) the light trampoline passes the
  * argument registers and honours a changed ip, as livepatch uses it, so
  * the full register save (FTRACE_OPS_FL_SAVE_REGS) is not needed;
- * without, it is, and the arguments come from the saved registers.
+ * without (or where ftrace_regs is opaque, >= 6.8, which needs no kernel
+ * ABI), it is, and the arguments come from the saved registers.
  */
-#ifdef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
+#ifdef WWATCH_HAVE_FTRACE_REGS_ARGS
 #define WWATCH_FTRACE_ARGS_FLAGS 0
 static inline unsigned long wwatch_fregs_arg(wwatch_fregs_t *fregs,
 					     unsigned int n)
