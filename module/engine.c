@@ -278,6 +278,20 @@ int wwatch_hook_function(struct ftrace_ops *ops, const char *func)
 	return ret;
 }
 
+/*
+ * Called once the hooks that redirect into some code are unregistered:
+ * waits until no task is left inside it (@inside counts the tasks
+ * redirected and not yet out), then an RCU-tasks grace period covers a
+ * task preempted between its atomic_dec() and its return.  After this the
+ * module's text may go.
+ */
+void wwatch_wait_redirected(atomic_t *inside)
+{
+	while (atomic_read(inside))
+		usleep_range(500, 1000);
+	synchronize_rcu_tasks();
+}
+
 int wwatch_engine_init(void)
 {
 	int ret;
@@ -297,14 +311,8 @@ void wwatch_engine_exit(void)
 {
 	unregister_ftrace_function(&ops_handle_userfault);
 	unregister_ftrace_function(&ops_do_wp_page);
-	/*
-	 * No new fault can be redirected now.  Wait for those inside
-	 * wwatch_resolve_wp(); then an RCU-tasks grace period covers a task
-	 * preempted between its atomic_dec() and its return.
-	 */
-	while (atomic_read(&resolving))
-		usleep_range(500, 1000);
-	synchronize_rcu_tasks();
+	/* No new fault can be redirected now. */
+	wwatch_wait_redirected(&resolving);
 	wwatch_ftrace_free_filter(&ops_handle_userfault);
 	wwatch_ftrace_free_filter(&ops_do_wp_page);
 }

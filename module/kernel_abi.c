@@ -33,7 +33,6 @@
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
-#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/ftrace.h>
 #include <linux/module.h>
@@ -67,7 +66,6 @@ MODULE_PARM_DESC(kernel_abi,
 
 /* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
-static bool hooked;
 
 /* Calls the kernel's userfaultfd_ioctl; the hook lets it through. */
 static long notrace call_uffd_ioctl(struct file *file, unsigned int cmd,
@@ -306,14 +304,7 @@ static void unhook(unsigned int n)
 
 	for (i = 0; i < n; i++)
 		unregister_ftrace_function(hooks[i].ops);
-	/*
-	 * As the engine's exit: wait for the calls redirected here, then an
-	 * RCU-tasks grace period covers a task preempted between its
-	 * atomic_dec() and its return.
-	 */
-	while (atomic_read(&inside))
-		usleep_range(500, 1000);
-	synchronize_rcu_tasks();
+	wwatch_wait_redirected(&inside);
 	for (i = 0; i < n; i++)
 		wwatch_ftrace_free_filter(hooks[i].ops);
 }
@@ -332,16 +323,14 @@ int wwatch_kabi_init(void)
 			return ret;
 		}
 	}
-	hooked = true;
 	pr_info("serving UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process%s\n",
 		READ_ONCE(kernel_abi) ? "" : " once kernel_abi=1 (now off)");
 	return 0;
 }
 
+/* Only called after wwatch_kabi_init() succeeded. */
 void wwatch_kabi_exit(void)
 {
-	if (!hooked)
-		return;
-	unhook(ARRAY_SIZE(hooks));
-	hooked = false;
+	if (WWATCH_KABI_BUILT)
+		unhook(ARRAY_SIZE(hooks));
 }

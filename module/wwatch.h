@@ -32,6 +32,7 @@ int wwatch_symbols_init(void);
 /* engine.c: in-kernel resolution of uffd-wp faults. */
 struct ftrace_ops;
 int wwatch_hook_function(struct ftrace_ops *ops, const char *func);
+void wwatch_wait_redirected(atomic_t *inside);
 int wwatch_engine_init(void);
 void wwatch_engine_exit(void);
 long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *a);
