@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -235,10 +236,33 @@ bool wt_kernel_at_least(int major, int minor)
 bool wt_upstream_abi_served(bool *by_module)
 {
 	char v[8] = "";
-	bool kabi = !wt_read_line("/sys/module/wwatch/parameters/kernel_abi",
-				  v, sizeof(v)) && v[0] == 'Y';
+	bool kabi = !wt_read_line(WT_KERNEL_ABI_PARAM, v, sizeof(v)) &&
+		    v[0] == 'Y';
 
 	if (by_module)
 		*by_module = kabi;
 	return kabi || wt_kernel_at_least(6, 7);
+}
+
+int wt_set_kernel_abi(bool on)
+{
+	int fd = open(WT_KERNEL_ABI_PARAM, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, on ? "Y" : "N", 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n == 1 ? 0 : n < 0 ? (int)n : -EIO;
+}
+
+long wt_module_refcnt(void)
+{
+	char buf[32];
+
+	if (wt_read_line("/sys/module/wwatch/refcnt", buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
 }

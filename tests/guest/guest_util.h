@@ -73,4 +73,11 @@ bool wt_kernel_at_least(int major, int minor);
  */
 bool wt_upstream_abi_served(bool *by_module);
 
+/* wwatch.ko's kernel ABI switch (module/kernel_abi.c). */
+#define WT_KERNEL_ABI_PARAM "/sys/module/wwatch/parameters/kernel_abi"
+/* Writes Y or N to it (root): 0 or -errno. */
+int wt_set_kernel_abi(bool on);
+/* /sys/module/wwatch/refcnt, or -1 when the module is not loaded. */
+long wt_module_refcnt(void);
+
 #endif

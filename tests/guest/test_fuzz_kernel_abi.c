@@ -36,7 +36,6 @@
 #define ARENA_PAGES	256
 #define NUFFD		8
 #define KADDR		0xffffffff81000000ULL
-#define PARAM		"/sys/module/wwatch/parameters/kernel_abi"
 
 static char *arena, *ro_page;
 static int uffds[NUFFD];
@@ -310,16 +309,6 @@ static void fuzz_memory(void)
 	}
 }
 
-static void flip_switch(bool on)
-{
-	int fd = open(PARAM, O_WRONLY);
-
-	if (fd >= 0) {
-		(void)!write(fd, on ? "Y" : "N", 1);
-		close(fd);
-	}
-}
-
 /* A child writing random pages of its copy of the arena until killed. */
 static void start_child(void)
 {
@@ -434,13 +423,13 @@ static void test_fuzz(void **state)
 		case 7: case 8: fuzz_memory(); break;
 		default:
 			if (coin(50))
-				flip_switch(coin(2));
+				wt_set_kernel_abi(coin(2));
 		}
 		if (!env_iters && time(NULL) - t0 > 25)
 			break;
 	}
 	alarm(0);
-	flip_switch(true);
+	assert_int_equal(wt_set_kernel_abi(true), 0);
 	signal(SIGBUS, SIG_DFL);
 	printf("%ld operations, %ld SIGBUS from synchronous contexts\n", i,
 	       sigbus);
@@ -467,9 +456,9 @@ int main(void)
 		printf("SKIP: the kernel-ABI fuzzer needs root (it flips kernel_abi)\n");
 		return 77;
 	}
-	if (wt_kernel_at_least(6, 7) || access(PARAM, F_OK)) {
+	if (wt_kernel_at_least(6, 7) || access(WT_KERNEL_ABI_PARAM, F_OK)) {
 		printf("SKIP: no kernel ABI here: %s\n",
-		       access(PARAM, F_OK) ? "wwatch.ko is not loaded" :
+		       access(WT_KERNEL_ABI_PARAM, F_OK) ? "wwatch.ko is not loaded" :
 		       "the kernel has WP_ASYNC itself");
 		return 77;
 	}

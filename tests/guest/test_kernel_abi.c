@@ -27,7 +27,6 @@
 #include <cmocka.h>
 #include "guest_util.h"
 
-#define PARAM "/sys/module/wwatch/parameters/kernel_abi"
 #define NPAGES 64
 /* UFFD_API_FEATURES of 6.1, the bits the kernel ABI adds, one unknown. */
 #define KNOWN_61 0x1fffULL
@@ -41,27 +40,6 @@ static void skip_unless_kabi(void)
 		printf("SKIP: this kernel has WP_ASYNC itself: wwatch.ko serves no kernel ABI here\n");
 		skip();
 	}
-}
-
-static int set_kernel_abi(bool on)
-{
-	int fd = open(PARAM, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, on ? "Y" : "N", 1);
-	close(fd);
-	return n == 1 ? 0 : -errno;
-}
-
-static int module_refcnt(void)
-{
-	char buf[32];
-
-	if (wt_read_line("/sys/module/wwatch/refcnt", buf, sizeof(buf)))
-		return -1;
-	return atoi(buf);
 }
 
 /* A fresh uffd and UFFDIO_API with @features: -errno, *out = features. */
@@ -130,12 +108,12 @@ static void test_parameter(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(wt_read_line(PARAM, buf, sizeof(buf)), 0);
+	assert_int_equal(wt_read_line(WT_KERNEL_ABI_PARAM, buf, sizeof(buf)), 0);
 	if (native) {
 		/* Never on a kernel that has the feature, and not settable. */
 		assert_string_equal(buf, "N");
-		assert_int_equal(set_kernel_abi(true), -EOPNOTSUPP);
-		assert_int_equal(wt_read_line(PARAM, buf, sizeof(buf)), 0);
+		assert_int_equal(wt_set_kernel_abi(true), -EOPNOTSUPP);
+		assert_int_equal(wt_read_line(WT_KERNEL_ABI_PARAM, buf, sizeof(buf)), 0);
 		assert_string_equal(buf, "N");
 		return;
 	}
@@ -411,16 +389,17 @@ static void test_nondumpable(void **state)
  */
 static void test_lifetime(void **state)
 {
-	int base, uffd, status;
+	long base;
+	int uffd, status;
 	pid_t pid;
 	char *p;
 
 	(void)state;
 	skip_unless_kabi();
-	base = module_refcnt();
+	base = wt_module_refcnt();
 	assert_true(base >= 0);
 	p = watch_fresh(&uffd);
-	assert_int_equal(module_refcnt(), base + 1);
+	assert_int_equal(wt_module_refcnt(), base + 1);
 	assert_int_equal(syscall(SYS_delete_module, "wwatch", O_NONBLOCK), -1);
 	assert_true(errno == EWOULDBLOCK || errno == EBUSY);
 	pid = fork();
@@ -433,16 +412,16 @@ static void test_lifetime(void **state)
 	}
 	/* The child's copy of the descriptor keeps the uffd open. */
 	close(uffd);
-	assert_int_equal(module_refcnt(), base + 1);
+	assert_int_equal(wt_module_refcnt(), base + 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(module_refcnt(), base);
+	assert_int_equal(wt_module_refcnt(), base);
 	/* Many contexts, closed in a burst, leave nothing behind. */
 	for (int i = 0; i < 200; i++) {
 		assert_int_equal(api(WW_UFFD_ASYNC_FEATURES, NULL, &uffd), 0);
 		close(uffd);
 	}
-	assert_int_equal(module_refcnt(), base);
+	assert_int_equal(wt_module_refcnt(), base);
 	munmap(p, NPAGES * WT_PAGE);
 }
 
@@ -461,7 +440,7 @@ static void test_switch(void **state)
 	p = watch_fresh(&uffd);
 	pm = open("/proc/self/pagemap", O_RDONLY);
 	assert_true(pm >= 0);
-	assert_int_equal(set_kernel_abi(false), 0);
+	assert_int_equal(wt_set_kernel_abi(false), 0);
 	assert_int_equal(api(WW_UFFD_ASYNC_FEATURES, NULL, NULL), -EINVAL);
 	assert_int_equal(scan(pm, p, NPAGES * WT_PAGE, NULL, 0, 0,
 			      WWATCH_PAGE_IS_WRITTEN), -ENOTTY);
@@ -472,7 +451,7 @@ static void test_switch(void **state)
 	alarm(20);
 	p[9 * WT_PAGE] = 1;
 	alarm(0);
-	assert_int_equal(set_kernel_abi(true), 0);
+	assert_int_equal(wt_set_kernel_abi(true), 0);
 	assert_int_equal(written_pages(pm, p, pages, NPAGES), 1);
 	assert_int_equal(pages[0], 9);
 	assert_int_equal(api(WW_UFFD_ASYNC_FEATURES, NULL, &uffd2), 0);
@@ -500,8 +479,8 @@ int main(void)
 		printf("SKIP: the kernel-ABI tests need root\n");
 		return 77;
 	}
-	if (access(PARAM, F_OK)) {
-		printf("SKIP: %s missing: wwatch.ko is not loaded\n", PARAM);
+	if (access(WT_KERNEL_ABI_PARAM, F_OK)) {
+		printf("SKIP: %s missing: wwatch.ko is not loaded\n", WT_KERNEL_ABI_PARAM);
 		return 77;
 	}
 	native = wt_kernel_at_least(6, 7);

@@ -678,15 +678,6 @@ static void test_poll_wakeup(void **state)
 	munmap(p, 4 * WT_PAGE);
 }
 
-static long module_refcnt(void)
-{
-	char buf[32];
-
-	if (wt_read_line("/sys/module/wwatch/refcnt", buf, sizeof(buf)))
-		return -1;
-	return strtol(buf, NULL, 10);
-}
-
 /*
  * The mapping keeps the file, and so the log and its attachments, alive
  * after close(); the last munmap frees everything and releases the
@@ -695,7 +686,7 @@ static long module_refcnt(void)
 static void test_lifetime(void **state)
 {
 	struct wwatch_log_entry ev[4];
-	long base = module_refcnt();
+	long base = wt_module_refcnt();
 	struct wt_ctx c;
 	struct ring r;
 	char *p = wt_map_anon(4 * WT_PAGE);
@@ -708,7 +699,7 @@ static void test_lifetime(void **state)
 	ring_open(&r, c.wfd, 16, 0);
 	close(c.wfd);
 	c.wfd = -1;
-	assert_true(module_refcnt() > base);
+	assert_true(wt_module_refcnt() > base);
 	p[WT_PAGE] = 1;
 	assert_int_equal(ring_read(&r, ev, 4), 1);
 
@@ -728,7 +719,7 @@ static void test_lifetime(void **state)
 			       &(struct uffdio_range){ (uintptr_t)p,
 						       4 * WT_PAGE }), 0);
 	ring_close(&r);
-	assert_int_equal(module_refcnt(), base);
+	assert_int_equal(wt_module_refcnt(), base);
 	wt_teardown(&c);
 	munmap(p, 4 * WT_PAGE);
 }

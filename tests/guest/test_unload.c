@@ -40,15 +40,6 @@ static int run(const char *fmt, const char *arg)
 	return system(cmd);
 }
 
-static int module_refcnt(void)
-{
-	char buf[32];
-
-	if (wt_read_line("/sys/module/wwatch/refcnt", buf, sizeof(buf)))
-		return -1;
-	return atoi(buf);
-}
-
 static void load(void)
 {
 	if (!loaded())
@@ -83,7 +74,7 @@ static void test_rmmod_refused_while_in_use(void **state)
 
 	load();
 	live_tracking(&c, &p);
-	assert_true(module_refcnt() >= 1);
+	assert_true(wt_module_refcnt() >= 1);
 	assert_int_not_equal(run("rmmod wwatch 2>/dev/null%s", ""), 0);
 	assert_true(loaded());
 	p[7 * WT_PAGE] = 2;		/* still resolved in the kernel */
@@ -91,7 +82,7 @@ static void test_rmmod_refused_while_in_use(void **state)
 	assert_true(wt_uffd_no_message(c.uffd));
 	wt_teardown(&c);
 	munmap(p, 64 * WT_PAGE);
-	assert_int_equal(module_refcnt(), 0);
+	assert_int_equal(wt_module_refcnt(), 0);
 }
 
 static void test_cycles(void **state)
@@ -106,7 +97,7 @@ static void test_cycles(void **state)
 		live_tracking(&c, &p);
 		wt_teardown(&c);
 		munmap(p, 64 * WT_PAGE);
-		assert_int_equal(module_refcnt(), 0);
+		assert_int_equal(wt_module_refcnt(), 0);
 		unload();
 	}
 	load();
