@@ -232,6 +232,26 @@ static inline bool pte_swp_uffd_wp_any(pte_t pte)
 }
 #endif
 
+/*
+ * Can a regular file's VMA be registered for uffd-wp (file_wp.c)?  The
+ * kernel's own machinery for non-anonymous VMAs (markers in
+ * change_protection, zap and unmap; do_set_pte restoring the bit) needs
+ * uffd-wp PTE markers.
+ */
+#if defined(WWATCH_HAVE_PTE_MARKER_UFFD_WP) && \
+	IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP)
+#define WWATCH_FILE_WP true
+#else
+#define WWATCH_FILE_WP false
+#endif
+
+/* Every uffd mode bit of vm_flags (5.10 has no MINOR and no macro). */
+#ifdef __VM_UFFD_FLAGS
+#define WWATCH_VM_UFFD_FLAGS __VM_UFFD_FLAGS
+#else
+#define WWATCH_VM_UFFD_FLAGS (VM_UFFD_MISSING | VM_UFFD_WP)
+#endif
+
 #ifndef WWATCH_HAVE_HUGETLB_UFFD_WP
 /* Never called before 5.19: hugetlb cannot be registered for uffd-wp. */
 static inline pte_t huge_pte_mkuffd_wp(pte_t pte)

@@ -388,6 +388,20 @@ bool wwatch_engine_disown(const void *ctx)
 }
 
 /*
+ * Is @ctx async, attached to a /dev/wwatch or adopted by the kernel ABI?
+ * The answer may go stale at once; callers use it to pick a path.
+ */
+bool wwatch_engine_ctx_async(const void *ctx)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = find_attached(ctx) != NULL;
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
  * WWATCH_CTX_* of @ctx if the kernel ABI made it async, else 0.  Caller
  * holds rcu_read_lock() or is otherwise sure the answer cannot go stale.
  */

@@ -6,19 +6,19 @@
  * /proc/<pid>/pagemap answers, with no library in the process.  Static
  * binaries, Go programs and containers are served as dynamic C programs.
  *
- * Three ftrace hooks, registered at load when the kernel lacks the
- * feature and kept until unload; the module parameter kernel_abi decides
- * whether they serve anything:
+ * Two ftrace hooks of this file's own, registered at load when the
+ * kernel lacks the feature and kept until unload, and two calls made by
+ * the module's hook on userfaultfd_ioctl (uffd_ioctl.c); the module
+ * parameter kernel_abi decides whether they serve anything:
  *
- *  - userfaultfd_ioctl (IPMODIFY): UFFDIO_API is redirected to
- *    kabi_api(), which hides WP_ASYNC and WP_UNPOPULATED from the
- *    kernel's own handshake, reports them back as 6.7 does, and makes the
- *    context async in the engine (engine.c), owned by the kernel ABI.
- *    UFFDIO_WRITEPROTECT (mode WP) on a WP_UNPOPULATED context is
- *    followed by a reset scan that arms the never-touched pages of the
- *    range, which the kernel's own protection leaves alone before 6.4.
- *    The original is called from here; the hook lets calls that come
- *    from this module through.
+ *  - UFFDIO_API (wwatch_kabi_api()): hides WP_ASYNC and WP_UNPOPULATED
+ *    from the kernel's own handshake, reports them back as 6.7 does, and
+ *    makes the context async in the engine (engine.c), owned by the
+ *    kernel ABI.
+ *  - after UFFDIO_WRITEPROTECT (mode WP) on a WP_UNPOPULATED context
+ *    (wwatch_kabi_arm()): a reset scan that arms the never-touched pages
+ *    of the range, which the kernel's own protection leaves alone before
+ *    6.4.
  *  - userfaultfd_release (entry only): the kernel is releasing a uffd;
  *    the engine forgets the context.  No reference of ours keeps a
  *    context alive.
@@ -67,17 +67,17 @@ MODULE_PARM_DESC(kernel_abi,
 /* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
 
-/* Calls the kernel's userfaultfd_ioctl; the hook lets it through. */
-static long notrace call_uffd_ioctl(struct file *file, unsigned int cmd,
-				    unsigned long arg)
+/* Does UFFDIO_API go to wwatch_kabi_api()? */
+bool wwatch_kabi_serves_api(void)
 {
-	long ret = wwatch_sym.userfaultfd_ioctl(file, cmd, arg);
-
-	barrier();	/* no tail call: the hook must see us as the caller */
-	return ret;
+	return WWATCH_KABI_BUILT && READ_ONCE(kernel_abi);
 }
 
-static long kabi_api(struct file *file, unsigned long arg)
+/*
+ * UFFDIO_API with the kernel ABI on: called by uffd_ioctl.c in place of
+ * the kernel's own handshake, which it calls.
+ */
+long wwatch_kabi_api(struct file *file, unsigned long arg)
 {
 	struct uffdio_api __user *uapi = (void __user *)arg;
 	struct attached_ctx *entry = NULL;
@@ -113,7 +113,7 @@ static long kabi_api(struct file *file, unsigned long arg)
 			goto out_free;
 		}
 	}
-	ret = call_uffd_ioctl(file, UFFDIO_API, arg);
+	ret = wwatch_call_uffd_ioctl(file, UFFDIO_API, arg);
 	if (ret)
 		goto out_free;
 	/* The kernel wrote back what it supports: add what we serve. */
@@ -159,19 +159,19 @@ static bool range_is_callers(const void *ctx, unsigned long start)
 }
 
 /*
- * UFFDIO_WRITEPROTECT of a WP_UNPOPULATED async context: the kernel's
- * protection, then the arming of what it left unprotected (never-touched
- * anonymous pages before 6.4), so the range reads as not written.
+ * After a successful UFFDIO_WRITEPROTECT (called by uffd_ioctl.c): on a
+ * WP_UNPOPULATED context of the kernel ABI, the arming of what the
+ * kernel's protection left unprotected (never-touched anonymous pages
+ * before 6.4), so the range reads as not written.
  */
-static long kabi_writeprotect(struct file *file, unsigned long arg)
+long wwatch_kabi_arm(struct file *file, unsigned long arg)
 {
 	struct uffdio_writeprotect __user *uwp = (void __user *)arg;
 	struct uffdio_writeprotect wp;
-	long ret;
 
-	ret = call_uffd_ioctl(file, UFFDIO_WRITEPROTECT, arg);
-	if (ret)
-		return ret;
+	if (!(wwatch_engine_ctx_flags(file->private_data) &
+	      WWATCH_CTX_UNPOPULATED))
+		return 0;
 	if (copy_from_user(&wp, uwp, sizeof(wp)))
 		return -EFAULT;
 	if (!(wp.mode & UFFDIO_WRITEPROTECT_MODE_WP) || !wp.range.len)
@@ -180,20 +180,6 @@ static long kabi_writeprotect(struct file *file, unsigned long arg)
 		return 0;
 	return wwatch_scan_reset(current->mm, wp.range.start,
 				 wp.range.start + wp.range.len);
-}
-
-/* Replaces userfaultfd_ioctl() for the calls hook_uffd_ioctl() picked. */
-static long notrace kabi_uffd_ioctl(struct file *file, unsigned int cmd,
-				    unsigned long arg)
-{
-	long ret;
-
-	if (cmd == UFFDIO_API)
-		ret = kabi_api(file, arg);
-	else
-		ret = kabi_writeprotect(file, arg);
-	atomic_dec(&inside);
-	return ret;
 }
 
 /* Replaces do_vfs_ioctl() for PAGEMAP_SCAN on a pagemap file. */
@@ -207,33 +193,6 @@ static int notrace kabi_pagemap(struct file *file, unsigned int fd,
 	ret = mm ? wwatch_scan_user(mm, true, (void __user *)arg) : -ESRCH;
 	atomic_dec(&inside);
 	return ret;
-}
-
-static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *op,
-				    wwatch_fregs_t *fregs)
-{
-	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
-	struct file *file;
-
-	if (!regs || within_module(parent_ip, THIS_MODULE))
-		return;
-	file = (struct file *)regs->di;
-	switch ((unsigned int)regs->si) {
-	case UFFDIO_API:
-		if (!READ_ONCE(kernel_abi))
-			return;
-		break;
-	case UFFDIO_WRITEPROTECT:
-		if (!(wwatch_engine_ctx_flags(file->private_data) &
-		      WWATCH_CTX_UNPOPULATED))
-			return;
-		break;
-	default:
-		return;
-	}
-	atomic_inc(&inside);
-	regs->ip = (unsigned long)kabi_uffd_ioctl;
 }
 
 static void notrace hook_uffd_release(unsigned long ip,
@@ -270,12 +229,6 @@ static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 	wwatch_fregs_set_ip(fregs, (unsigned long)kabi_pagemap);
 }
 
-static struct ftrace_ops ops_uffd_ioctl = {
-	.func = hook_uffd_ioctl,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
 static struct ftrace_ops ops_uffd_release = {
 	.func = hook_uffd_release,
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
@@ -291,9 +244,11 @@ static struct {
 	struct ftrace_ops *ops;
 	const char *func;
 } hooks[] = {
-	/* The release hook first: no adopted context may outlive us. */
+	/*
+	 * The release hook before uffd_ioctl.c's: no adopted context may
+	 * outlive us.
+	 */
 	{ &ops_uffd_release, "userfaultfd_release" },
-	{ &ops_uffd_ioctl, "userfaultfd_ioctl" },
 	{ &ops_vfs_ioctl, "do_vfs_ioctl" },
 };
 

@@ -234,27 +234,42 @@ static int __init wwatch_init(void)
 	if (ret)
 		return ret;
 	ret = wwatch_symbols_init();
-	if (!ret)
-		ret = wwatch_kabi_init();
-	if (!ret) {
-		ret = misc_register(&wwatch_misc);
-		if (ret) {
-			pr_err("cannot register /dev/wwatch (error %d)\n", ret);
-			wwatch_kabi_exit();
-		}
-	}
+	if (ret)
+		goto out_engine;
+	ret = wwatch_kabi_init();
+	if (ret)
+		goto out_engine;
+	ret = wwatch_filewp_init();
+	if (ret)
+		goto out_kabi;
+	ret = wwatch_uffd_ioctl_init();
+	if (ret)
+		goto out_filewp;
+	ret = misc_register(&wwatch_misc);
 	if (ret) {
-		wwatch_engine_exit();
-		return ret;
+		pr_err("cannot register /dev/wwatch (error %d)\n", ret);
+		goto out_uffd_ioctl;
 	}
 	pr_info("version %s loaded (ABI %d.%d)\n", WWATCH_MODULE_VERSION,
 		WWATCH_ABI_MAJOR, WWATCH_ABI_MINOR);
 	return 0;
+
+out_uffd_ioctl:
+	wwatch_uffd_ioctl_exit();
+out_filewp:
+	wwatch_filewp_exit();
+out_kabi:
+	wwatch_kabi_exit();
+out_engine:
+	wwatch_engine_exit();
+	return ret;
 }
 
 static void __exit wwatch_exit(void)
 {
 	misc_deregister(&wwatch_misc);
+	wwatch_uffd_ioctl_exit();
+	wwatch_filewp_exit();
 	wwatch_kabi_exit();
 	wwatch_engine_exit();
 	pr_info("unloaded\n");

@@ -49,7 +49,7 @@ static const struct {
 	WANT(__pmd_alloc, pmd_alloc_fn),
 	WANT(__pud_alloc, pud_alloc_fn),
 	WANT_IF(!WWATCH_P4D_FOLDED, __p4d_alloc, p4d_alloc_fn),
-	WANT_IF(WWATCH_KABI_BUILT, userfaultfd_ioctl, userfaultfd_ioctl),
+	WANT(userfaultfd_ioctl, userfaultfd_ioctl),
 	WANT_DATA_IF(WWATCH_KABI_BUILT, proc_pagemap_operations,
 		     proc_pagemap_operations),
 };

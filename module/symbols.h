@@ -37,13 +37,29 @@ struct wwatch_syms {
 	int (*pmd_alloc_fn)(struct mm_struct *mm, pud_t *pud, unsigned long addr);
 	int (*pud_alloc_fn)(struct mm_struct *mm, p4d_t *p4d, unsigned long addr);
 	int (*p4d_alloc_fn)(struct mm_struct *mm, pgd_t *pgd, unsigned long addr);
-	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
+	/* The original of what uffd_ioctl.c hooks (every kernel). */
 	long (*userfaultfd_ioctl)(struct file *file, unsigned int cmd,
 				  unsigned long arg);
+	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
 	const struct file_operations *proc_pagemap_operations;
 };
 
 extern struct wwatch_syms wwatch_sym;
+
+/*
+ * Calls the kernel's own userfaultfd_ioctl from the module: the module's
+ * hook on it (uffd_ioctl.c) lets calls that come from module text
+ * through.  No tail call, or the hook would see our caller's caller.
+ */
+static inline long notrace wwatch_call_uffd_ioctl(struct file *file,
+						  unsigned int cmd,
+						  unsigned long arg)
+{
+	long ret = wwatch_sym.userfaultfd_ioctl(file, cmd, arg);
+
+	barrier();
+	return ret;
+}
 
 int wwatch_symbols_init(void);
 

@@ -47,10 +47,24 @@ int wwatch_engine_adopt(const void *ctx, unsigned int flags,
 			struct attached_ctx *a);
 bool wwatch_engine_disown(const void *ctx);
 unsigned int wwatch_engine_ctx_flags(const void *ctx);
+bool wwatch_engine_ctx_async(const void *ctx);
 
 /* kernel_abi.c: the upstream ABI served to every process (< 6.7). */
 int wwatch_kabi_init(void);
 void wwatch_kabi_exit(void);
+bool wwatch_kabi_serves_api(void);
+long wwatch_kabi_api(struct file *file, unsigned long arg);
+long wwatch_kabi_arm(struct file *file, unsigned long arg);
+
+/* uffd_ioctl.c: the one hook on userfaultfd_ioctl, for every kernel. */
+int wwatch_uffd_ioctl_init(void);
+void wwatch_uffd_ioctl_exit(void);
+
+/* file_wp.c: WP-only registration of any VMA for async contexts. */
+int wwatch_filewp_init(void);
+void wwatch_filewp_exit(void);
+long wwatch_filewp_call(struct file *file, unsigned int cmd,
+			unsigned long arg);
 
 /* log.c: the write log, a ring shared with user space. */
 struct wwatch_log;

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module's one hook on userfaultfd_ioctl, on every kernel: ftrace
+ * lets a single IPMODIFY hook own a function, and two features need to
+ * wrap calls of it:
+ *
+ *  - the kernel ABI (kernel_abi.c, < 6.7): UFFDIO_API with WP_ASYNC, and
+ *    the arming after UFFDIO_WRITEPROTECT of a WP_UNPOPULATED context;
+ *  - regular-file registration (file_wp.c): UFFDIO_REGISTER,
+ *    UFFDIO_UNREGISTER and UFFDIO_WRITEPROTECT of any async context
+ *    (kernel ABI or attached to /dev/wwatch) run with that file's
+ *    per-task state set, so WP-only ranges may be any kind of memory, as
+ *    upstream allows for WP_ASYNC.
+ *
+ * Picked calls are redirected to served_ioctl(), which calls the kernel's
+ * own userfaultfd_ioctl (wwatch_call_uffd_ioctl()); the hook lets calls
+ * that come from module text through.  Every other call is untouched.
+ */
+#define pr_fmt(fmt) "wwatch: " fmt
+
+#include <linux/fs.h>
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <linux/userfaultfd.h>
+#include "wwatch.h"
+#include "symbols.h"
+
+/* Tasks redirected into served_ioctl() and not yet out of it. */
+static atomic_t inside = ATOMIC_INIT(0);
+
+/* Replaces userfaultfd_ioctl() for the calls hook_uffd_ioctl() picked. */
+static long notrace served_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	long ret;
+
+	switch (cmd) {
+	case UFFDIO_API:
+		ret = wwatch_kabi_api(file, arg);
+		break;
+	case UFFDIO_WRITEPROTECT:
+		ret = wwatch_filewp_call(file, cmd, arg);
+		if (!ret)
+			ret = wwatch_kabi_arm(file, arg);
+		break;
+	default:
+		ret = wwatch_filewp_call(file, cmd, arg);
+		break;
+	}
+	atomic_dec(&inside);
+	return ret;
+}
+
+static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op,
+				    wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct file *file;
+
+	if (!regs || within_module(parent_ip, THIS_MODULE))
+		return;
+	file = (struct file *)regs->di;
+	switch ((unsigned int)regs->si) {
+	case UFFDIO_API:
+		if (!wwatch_kabi_serves_api())
+			return;
+		break;
+	case UFFDIO_REGISTER:
+	case UFFDIO_UNREGISTER:
+	case UFFDIO_WRITEPROTECT:
+		if (!wwatch_engine_ctx_async(file->private_data))
+			return;
+		break;
+	default:
+		return;
+	}
+	atomic_inc(&inside);
+	regs->ip = (unsigned long)served_ioctl;
+}
+
+static struct ftrace_ops ops_uffd_ioctl = {
+	.func = hook_uffd_ioctl,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
+};
+
+int wwatch_uffd_ioctl_init(void)
+{
+	return wwatch_hook_function(&ops_uffd_ioctl, "userfaultfd_ioctl");
+}
+
+/* Only called after wwatch_uffd_ioctl_init() succeeded. */
+void wwatch_uffd_ioctl_exit(void)
+{
+	unregister_ftrace_function(&ops_uffd_ioctl);
+	wwatch_wait_redirected(&inside);
+	wwatch_ftrace_free_filter(&ops_uffd_ioctl);
+}
