@@ -114,7 +114,7 @@ static int try_kind(enum kind k, char *msg, size_t len)
 	if (err) {
 		snprintf(msg, len, "%s%s", strerror(-err),
 			 err == -EINVAL && k == K_FILE ?
-			 " (without the kernel's own WP_ASYNC, Linux write-protects only anonymous, shmem and hugetlbfs memory)" : "");
+			 " (regular files need WP_ASYNC: the kernel's own (>= 6.7), or wwatch.ko on a kernel with uffd-wp PTE markers (>= 5.19))" : "");
 		return 1;
 	}
 	wpage = k == K_HUGETLB ? 0 : 5;

@@ -159,13 +159,8 @@ kernel-abi)
 esac
 check "info: anonymous memory" 0 "private anonymous *yes" -- cat "$info"
 check "info: shmem" 0 "shared anonymous *yes" -- cat "$info"
-# The kernel ABI does not serve regular files yet (issue 17).
-if [ "$native" = 1 ] && [ "$backend" = native ]; then
-	check "info: ext4 file (native)" 0 "file (ext4.*yes" -- cat "$info"
-else
-	check "info: ext4 file refused without native WP_ASYNC" 0 \
-		"file (ext4.*no:.*WP_ASYNC" -- cat "$info"
-fi
+# Regular files: natively, and through the module (file_wp.c, issue 17).
+check "info: ext4 file" 0 "file (ext4.*yes" -- cat "$info"
 check "info: bad option" 2 -- wwatch info --frob
 # The kernel log, read back: the module's own load line (root reads it
 # whatever kernel.dmesg_restrict says).

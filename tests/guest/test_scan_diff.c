@@ -52,7 +52,7 @@ static unsigned int compared;	/* requests compared region by region */
 
 enum kind {
 	K_ANON, K_THP, K_SHARED_ANON, K_MEMFD, K_MEMFD_PRIVATE,
-	K_HUGETLB, K_HUGETLB_SHARED, K_EXT4,
+	K_HUGETLB, K_HUGETLB_SHARED, K_EXT4, K_EXT4_PRIVATE,
 };
 
 /* The two sides of a scenario: [0] native, [1] wwatch. */
@@ -100,6 +100,9 @@ static char *map_kind(enum kind k, size_t len)
 	case K_HUGETLB_SHARED:
 		fd = memfd_create("wwatch-diff", MFD_CLOEXEC | MFD_HUGETLB);
 		break;
+	case K_EXT4_PRIVATE:
+		flags = MAP_PRIVATE;
+		/* fall through */
 	case K_EXT4:
 		fd = mkstemp(path);
 		if (fd >= 0)
@@ -116,7 +119,7 @@ static char *map_kind(enum kind k, size_t len)
 	if (p == MAP_FAILED)
 		return NULL;
 	/* No readahead: fault-around then maps the same pages on both sides. */
-	if (k == K_EXT4)
+	if (k == K_EXT4 || k == K_EXT4_PRIVATE)
 		madvise(p, len, MADV_RANDOM);
 	return p;
 }
@@ -635,13 +638,18 @@ static void test_memfd_private(void **state)
 }
 
 /*
- * ext4: wwatch's uffd (without WP_ASYNC) cannot register a regular file
- * mapping (seed 000: only WP_ASYNC allows it), so only the unregistered
- * views are compared.
+ * ext4, shared and private: a regular file registers for WP alone on an
+ * async context (seed 000); wwatch's attached uffd gets that from
+ * module/file_wp.c.
  */
 static void test_ext4(void **state)
 {
-	small_pages(K_EXT4, "ext4", false);
+	small_pages(K_EXT4, "ext4", true);
+}
+
+static void test_ext4_private(void **state)
+{
+	small_pages(K_EXT4_PRIVATE, "ext4-private", true);
 }
 
 static void test_thp(void **state)
@@ -747,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_memfd),
 		cmocka_unit_test(test_memfd_private),
 		cmocka_unit_test(test_ext4),
+		cmocka_unit_test(test_ext4_private),
 		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_thp_partial_first),
 		cmocka_unit_test(test_huge_zero),
