@@ -359,11 +359,38 @@ static void check_still_exact(void)
 }
 
 /*
- * The arena, between two read-only mappings of a regular file, which
- * userfaultfd refuses to register on 6.1: no random range can reach the
- * program's own stack, heap or thread control block.
+ * The arena, between two read-only shared mappings of a file opened
+ * read-only, which userfaultfd refuses to register in any mode, async or
+ * not (no VM_MAYWRITE: EPERM): no random range can reach the program's
+ * own stack, heap or thread control block.  (A private mapping would not
+ * do: an async context registers regular files for WP alone.)
  */
 #define GUARD_PAGES 16
+
+/*
+ * Pages [FILE_AT, FILE_AT + FILE_PAGES) of the arena are a shared mapping
+ * of a file on the guest's ext4 disk (module/file_wp.c registers it for
+ * async contexts), so random ranges mix anonymous and regular-file VMAs.
+ */
+#define FILE_AT		64
+#define FILE_PAGES	64
+static void map_file_pages(char *at)
+{
+	char path[] = "/mnt/ext4/wwatch-fuzz-kabi-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		printf("# no ext4 file (%s): the arena is anonymous only\n",
+		       strerror(errno));
+		return;
+	}
+	unlink(path);
+	assert_int_equal(ftruncate(fd, FILE_PAGES * WT_PAGE), 0);
+	assert_true(mmap(at, FILE_PAGES * WT_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, 0) == at);
+	close(fd);
+}
+
 static char *map_guarded_arena(void)
 {
 	size_t total = (ARENA_PAGES + 2 * GUARD_PAGES) * WT_PAGE;
@@ -374,14 +401,15 @@ static char *map_guarded_arena(void)
 
 	assert_true(base != MAP_FAILED && fd >= 0);
 	assert_true(mmap(base, GUARD_PAGES * WT_PAGE, PROT_READ,
-			 MAP_PRIVATE | MAP_FIXED, fd, 0) == base);
+			 MAP_SHARED | MAP_FIXED, fd, 0) == base);
 	a = base + GUARD_PAGES * WT_PAGE;
 	assert_true(mmap(a, ARENA_PAGES * WT_PAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == a);
 	assert_true(mmap(a + ARENA_PAGES * WT_PAGE, GUARD_PAGES * WT_PAGE,
-			 PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) ==
+			 PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) ==
 		    a + ARENA_PAGES * WT_PAGE);
 	close(fd);
+	map_file_pages(a + FILE_AT * WT_PAGE);
 	return a;
 }
 
