@@ -226,6 +226,62 @@ static void test_exact_memfd(void **state)
 	close(fd);
 }
 
+/*
+ * A file of NPAGES pages on the guest's ext4 disk, mapped shared or
+ * private; NULL (the test skips) where /mnt/ext4 is not writable.
+ */
+static char *map_ext4(bool shared)
+{
+	char path[] = "/mnt/ext4/wwatch-engine-XXXXXX";
+	int fd = mkstemp(path);
+	char *p;
+
+	if (fd < 0)
+		return NULL;
+	unlink(path);
+	assert_int_equal(ftruncate(fd, NPAGES * WT_PAGE), 0);
+	p = mmap(NULL, NPAGES * WT_PAGE, PROT_READ | PROT_WRITE,
+		 shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Regular files (module/file_wp.c): an attached uffd registers an ext4
+ * mapping for WP alone, shared (the first write goes through the
+ * filesystem's page_mkwrite) and private (the first write copies).
+ */
+static void ext4_exact(bool shared)
+{
+	struct wt_ctx c;
+	char *p = map_ext4(shared);
+
+	if (!p) {
+		print_message("SKIP: cannot map a file on /mnt/ext4\n");
+		skip();
+	}
+	watch_populated(&c, p, NPAGES * WT_PAGE);
+	exact_pages(p, &c);
+	/* Writeback keeps the state: written stays written, and so on. */
+	assert_int_equal(msync(p, NPAGES * WT_PAGE, MS_SYNC), 0);
+	check_written(p, NPAGES, (const int[]){ 1, 2, 62 }, 3);
+	p[5 * WT_PAGE] = 1;
+	check_written(p, NPAGES, (const int[]){ 1, 2, 5, 62 }, 4);
+	assert_true(wt_uffd_no_message(c.uffd));
+	wt_teardown(&c);
+	munmap(p, NPAGES * WT_PAGE);
+}
+
+static void test_exact_ext4_shared(void **state)
+{
+	ext4_exact(true);
+}
+
+static void test_exact_ext4_private(void **state)
+{
+	ext4_exact(false);
+}
+
 /* Unpopulated pages: a write to a never-touched page is seen. */
 static void test_unpopulated(void **state)
 {
@@ -561,6 +617,8 @@ int main(void)
 		cmocka_unit_test(test_every_page),
 		cmocka_unit_test(test_exact_shared_anon),
 		cmocka_unit_test(test_exact_memfd),
+		cmocka_unit_test(test_exact_ext4_shared),
+		cmocka_unit_test(test_exact_ext4_private),
 		cmocka_unit_test(test_unpopulated),
 		cmocka_unit_test(test_thp_split),
 		cmocka_unit_test(test_hugetlb),

@@ -456,7 +456,10 @@ static void test_memfd_private(void **state)
 	check_shmem_kind(map_memfd(true), true);
 }
 
-/* An ext4 MAP_SHARED file: reported, but not registrable without WP_ASYNC. */
+/*
+ * An ext4 MAP_SHARED file: reported; not registrable by a uffd that is not
+ * async, registrable for WP alone once attached.
+ */
 static void test_ext4_file(void **state)
 {
 	struct ws_req r = { .ret = WS_ALL };
@@ -496,6 +499,27 @@ static void test_ext4_file(void **state)
 	assert_int_equal(ws_scan(ws_wwatch(wfd), p, 8 * PG, vec, 8, &r, NULL),
 			 -1);
 	assert_int_equal(errno, EPERM);
+	/*
+	 * Attached, the uffd is async: registration for WP alone succeeds
+	 * (module/file_wp.c), and a protecting scan makes every page read
+	 * not written; only the page written next is, with FILE (shared).
+	 */
+	assert_int_equal(wt_attach(wfd, uffd), 0);
+	assert_int_equal(wt_register_wp(uffd, p, 8 * PG), 0);
+	r.flags = WWATCH_SCAN_WP_MATCHING;
+	r.mask = r.ret = WS_W;
+	n = ws_scan(ws_wwatch(wfd), p, 8 * PG, vec, 8, &r, NULL);
+	assert_true(n >= 1);
+	touch_read(p + 4 * PG);
+	p[3 * PG] = 2;
+	assert_int_equal(ws_view(ws_wwatch(wfd), p, 8, cats), 0);
+	for (i = 0; i < 8; i++) {
+		cats[i] &= ~WS_SD;
+		if (i == 3)
+			assert_int_equal(cats[i], WS_WP | WS_PRES | WS_FILE | WS_W);
+		else
+			assert_false(cats[i] & WS_W);
+	}
 	close(uffd);
 	close(wfd);
 	munmap(p, 8 * PG);
