@@ -245,6 +245,18 @@ static inline bool pte_swp_uffd_wp_any(pte_t pte)
 #define WWATCH_FILE_WP false
 #endif
 
+/*
+ * fs/userfaultfd.c's private struct userfaultfd_fork_ctx, the entries of
+ * the list dup_userfaultfd() builds and dup_userfaultfd_complete() takes
+ * (kabi_fork.c reads it).  The same three fields, in this order, from
+ * 4.11 to 6.12.
+ */
+struct wwatch_uffd_fork_ctx {
+	void *orig;		/* the parent's context */
+	void *new;		/* the child's */
+	struct list_head list;
+};
+
 /* Every uffd mode bit of vm_flags (5.10 has no MINOR and no macro). */
 #ifdef __VM_UFFD_FLAGS
 #define WWATCH_VM_UFFD_FLAGS __VM_UFFD_FLAGS

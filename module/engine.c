@@ -58,6 +58,8 @@ struct attached_ctx {
 };
 
 static DEFINE_HASHTABLE(attached, 8);
+/* Entries of the kernel ABI with WWATCH_CTX_FORK (kabi_fork.c's fast path). */
+static atomic_t nr_fork_ctx = ATOMIC_INIT(0);
 /* Faults redirected into wwatch_resolve_wp() and not yet out of it. */
 static atomic_t resolving = ATOMIC_INIT(0);
 static DEFINE_SPINLOCK(attached_lock);	/* writers of `attached` */
@@ -330,6 +332,15 @@ static bool file_is_uffd(struct file *file)
 	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
 }
 
+/* Caller holds attached_lock; @a is in the table.  Frees it after RCU. */
+static void remove_entry(struct attached_ctx *a)
+{
+	hash_del_rcu(&a->node);
+	if (!a->wf && (a->flags & WWATCH_CTX_FORK))
+		atomic_dec(&nr_fork_ctx);
+	kfree_rcu(a, rcu);
+}
+
 /*
  * Removes @ctx's entry if its owner is @wf (NULL: the kernel ABI).
  * Returns whether there was one.
@@ -341,12 +352,10 @@ static bool forget_ctx(const void *ctx, struct wwatch_file *wf)
 	spin_lock(&attached_lock);
 	a = find_attached(ctx);
 	if (a && a->wf == wf)
-		hash_del_rcu(&a->node);
+		remove_entry(a);
 	else
 		a = NULL;
 	spin_unlock(&attached_lock);
-	if (a)
-		kfree_rcu(a, rcu);
 	return a;
 }
 
@@ -354,23 +363,61 @@ static bool forget_ctx(const void *ctx, struct wwatch_file *wf)
  * The kernel ABI makes @ctx async (@flags: WWATCH_CTX_*).  @a comes from
  * wwatch_engine_ctx_alloc(), so that the handshake, once the kernel has
  * accepted it, cannot fail for want of memory; it is consumed.  -EBUSY if
- * the context is async already.
+ * the context is async already.  With @fresh (the kernel has just
+ * accepted UFFDIO_API on @ctx, so it was never initialised before), an
+ * entry of the kernel ABI found for it is stale (a fork child's context
+ * freed unseen, kabi_fork.c) and is replaced: returns 1 then, and the
+ * caller drops the module reference the stale entry held.
  */
 int wwatch_engine_adopt(const void *ctx, unsigned int flags,
-			struct attached_ctx *a)
+			struct attached_ctx *a, bool fresh)
 {
+	struct attached_ctx *old;
+	int ret = 0;
+
 	a->ctx = ctx;
 	a->wf = NULL;
 	a->flags = flags;
 	spin_lock(&attached_lock);
-	if (find_attached(ctx)) {
+	old = find_attached(ctx);
+	if (old && fresh && !old->wf) {
+		remove_entry(old);
+		ret = 1;
+	} else if (old) {
 		spin_unlock(&attached_lock);
 		kfree(a);
 		return -EBUSY;
 	}
 	hash_add_rcu(attached, &a->node, (unsigned long)ctx);
+	if (flags & WWATCH_CTX_FORK)
+		atomic_inc(&nr_fork_ctx);
 	spin_unlock(&attached_lock);
-	return 0;
+	return ret;
+}
+
+/*
+ * Removes @ctx's entry if it is still @a, the one the kernel ABI adopted
+ * it with (@a is only compared, never read: it may be freed already).
+ * Returns whether it did.
+ */
+bool wwatch_engine_disown_entry(const void *ctx, const struct attached_ctx *a)
+{
+	struct attached_ctx *cur;
+
+	spin_lock(&attached_lock);
+	cur = find_attached(ctx);
+	if (cur && cur == a)
+		remove_entry(cur);
+	else
+		cur = NULL;
+	spin_unlock(&attached_lock);
+	return cur;
+}
+
+/* Are there async contexts of the kernel ABI with UFFD_FEATURE_EVENT_FORK? */
+bool wwatch_engine_has_fork_ctx(void)
+{
+	return atomic_read(&nr_fork_ctx);
 }
 
 struct attached_ctx *wwatch_engine_ctx_alloc(void)

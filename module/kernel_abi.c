@@ -64,6 +64,9 @@ module_param_cb(kernel_abi, &kabi_param_ops, &kernel_abi, 0644);
 MODULE_PARM_DESC(kernel_abi,
 		 "Serve UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process (default on; never on kernels that have them)");
 
+/* Could kabi_fork.c hook fork?  Else EVENT_FORK with WP_ASYNC is refused. */
+static bool kabi_fork_served;
+
 /* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
 
@@ -82,17 +85,25 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 	struct uffdio_api __user *uapi = (void __user *)arg;
 	struct attached_ctx *entry = NULL;
 	struct uffdio_api api;
+	unsigned int flags;
 	u64 want, features;
 	long ret;
 	int err;
 
+	if (!wwatch_kabi_serves_api()) {
+		/* Only here for a stale entry (see wwatch_engine_adopt()). */
+		ret = wwatch_call_uffd_ioctl(file, UFFDIO_API, arg);
+		if (!ret && wwatch_engine_disown(file->private_data))
+			module_put(THIS_MODULE);
+		return ret;
+	}
 	if (copy_from_user(&api, uapi, sizeof(api)))
 		return -EFAULT;
 	want = api.features & KABI_FEATURES;
 	if ((want & WWATCH_UFFD_FEATURE_WP_ASYNC) &&
-	    (api.features & UFFD_FEATURE_EVENT_FORK)) {
+	    (api.features & UFFD_FEATURE_EVENT_FORK) && !kabi_fork_served) {
 		/* A forked child's context would be synchronous: refuse. */
-		pr_warn_once("UFFD_FEATURE_WP_ASYNC with UFFD_FEATURE_EVENT_FORK is not served yet (pid %d, %s): EINVAL\n",
+		pr_warn_once("UFFD_FEATURE_WP_ASYNC with UFFD_FEATURE_EVENT_FORK is not served: the fork hooks are missing (pid %d, %s): EINVAL\n",
 			     task_pid_nr(current), current->comm);
 		memset(&api, 0, sizeof(api));
 		return copy_to_user(uapi, &api, sizeof(api)) ? -EFAULT : -EINVAL;
@@ -124,12 +135,14 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 	}
 	if (!entry)
 		return 0;
-	err = wwatch_engine_adopt(file->private_data,
-				  (want & WWATCH_UFFD_FEATURE_WP_UNPOPULATED) ?
-				  WWATCH_CTX_UNPOPULATED : 0, entry);
-	if (err)
-		module_put(THIS_MODULE);	/* async already: cannot be */
-	return err;
+	flags = want & WWATCH_UFFD_FEATURE_WP_UNPOPULATED ?
+		WWATCH_CTX_UNPOPULATED : 0;
+	if (api.features & UFFD_FEATURE_EVENT_FORK)
+		flags |= WWATCH_CTX_FORK;
+	err = wwatch_engine_adopt(file->private_data, flags, entry, true);
+	if (err)	/* -EBUSY: attached before its handshake; 1: stale */
+		module_put(THIS_MODULE);
+	return err < 0 ? err : 0;
 
 out_free:
 	if (entry)
@@ -278,6 +291,7 @@ int wwatch_kabi_init(void)
 			return ret;
 		}
 	}
+	kabi_fork_served = wwatch_kabi_fork_init();
 	pr_info("serving UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process%s\n",
 		READ_ONCE(kernel_abi) ? "" : " once kernel_abi=1 (now off)");
 	return 0;
@@ -286,6 +300,9 @@ int wwatch_kabi_init(void)
 /* Only called after wwatch_kabi_init() succeeded. */
 void wwatch_kabi_exit(void)
 {
-	if (WWATCH_KABI_BUILT)
-		unhook(ARRAY_SIZE(hooks));
+	if (!WWATCH_KABI_BUILT)
+		return;
+	if (kabi_fork_served)
+		wwatch_kabi_fork_exit();
+	unhook(ARRAY_SIZE(hooks));
 }

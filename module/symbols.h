@@ -42,6 +42,7 @@ struct wwatch_syms {
 				  unsigned long arg);
 	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
 	const struct file_operations *proc_pagemap_operations;
+	void (*dup_userfaultfd_complete)(struct list_head *fcs);
 };
 
 extern struct wwatch_syms wwatch_sym;

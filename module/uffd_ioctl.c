@@ -63,7 +63,9 @@ static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
 	file = (struct file *)regs->di;
 	switch ((unsigned int)regs->si) {
 	case UFFDIO_API:
-		if (!wwatch_kabi_serves_api())
+		/* An entry before the handshake is stale: see kernel_abi.c. */
+		if (!wwatch_kabi_serves_api() &&
+		    !wwatch_engine_ctx_async(file->private_data))
 			return;
 		break;
 	case UFFDIO_REGISTER:

@@ -41,13 +41,16 @@ void wwatch_engine_release(struct wwatch_file *wf);
 bool wwatch_engine_vma_watched(struct vm_area_struct *vma);
 /* Contexts made async by the kernel ABI (no /dev/wwatch holds them). */
 #define WWATCH_CTX_UNPOPULATED	(1U << 0)	/* UFFD_FEATURE_WP_UNPOPULATED */
+#define WWATCH_CTX_FORK		(1U << 1)	/* UFFD_FEATURE_EVENT_FORK */
 struct attached_ctx;
 struct attached_ctx *wwatch_engine_ctx_alloc(void);
 int wwatch_engine_adopt(const void *ctx, unsigned int flags,
-			struct attached_ctx *a);
+			struct attached_ctx *a, bool fresh);
 bool wwatch_engine_disown(const void *ctx);
 unsigned int wwatch_engine_ctx_flags(const void *ctx);
 bool wwatch_engine_ctx_async(const void *ctx);
+bool wwatch_engine_disown_entry(const void *ctx, const struct attached_ctx *a);
+bool wwatch_engine_has_fork_ctx(void);
 
 /* kernel_abi.c: the upstream ABI served to every process (< 6.7). */
 int wwatch_kabi_init(void);
@@ -55,6 +58,10 @@ void wwatch_kabi_exit(void);
 bool wwatch_kabi_serves_api(void);
 long wwatch_kabi_api(struct file *file, unsigned long arg);
 long wwatch_kabi_arm(struct file *file, unsigned long arg);
+
+/* kabi_fork.c: the kernel ABI's UFFD_FEATURE_EVENT_FORK (< 6.7). */
+bool wwatch_kabi_fork_init(void);
+void wwatch_kabi_fork_exit(void);
 
 /* uffd_ioctl.c: the one hook on userfaultfd_ioctl, for every kernel. */
 int wwatch_uffd_ioctl_init(void);
