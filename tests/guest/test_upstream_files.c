@@ -27,7 +27,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -436,10 +435,12 @@ static void step_dontneed(struct area *a)
 {
 	CHECK_SYS(!madvise(a->p + 2 * PG, 4 * PG, MADV_DONTNEED), "MADV_DONTNEED");
 	/*
-	 * Private: the copies are dropped and the file shows through.  Upstream
-	 * keeps a uffd-wp marker for a protected copy (the VMA is not
-	 * anonymous), so page 5, whose content just went back to the file's,
-	 * still reads clean: zap_install_uffd_wp_if_needed(), 6.12 and later.
+	 * Upstream's behaviour: a zapped protected PTE of a file VMA leaves a
+	 * uffd-wp marker, a written one an empty PTE (written).  Private: the
+	 * copies are dropped and the file shows through; a protected copy
+	 * leaves a marker too (the VMA is not anonymous), so page 5, whose
+	 * content just went back to the file's, still reads clean (6.12, and
+	 * 6.1 on tmpfs, agree).
 	 */
 	for (int i = 2; i < 6; i++) {
 		a->m[i].in = 0;
@@ -450,7 +451,12 @@ static void step_dontneed(struct area *a)
 	verify(a, "2-5 read back");
 }
 
-/* A hole punched in 8-11 (page 9 written): the file pages go, private copies stay. */
+/*
+ * A hole punched in 8-11 (page 9 written): the file pages are unmapped,
+ * private copies stay (unmap_mapping_range() without even_cows).  As
+ * upstream: the zeros are no write through this mapping, so the
+ * protected pages keep their markers and read clean.
+ */
 static void step_punch(struct area *a)
 {
 	mwrite(a, 9, 0);
@@ -466,7 +472,12 @@ static void step_punch(struct area *a)
 	verify(a, "8-11 read back");
 }
 
-/* ftruncate to CUT pages and back (page 58 written): cut pages, copies too, are unmapped. */
+/*
+ * ftruncate to CUT pages and back (page 58 written): the cut pages are
+ * unmapped, private copies too.  As upstream: protected ones keep their
+ * markers (clean, though they read zeros after the extension), 58 reads
+ * written.
+ */
 static void step_truncate(struct area *a)
 {
 	mwrite(a, 58, 0);
@@ -482,7 +493,11 @@ static void step_truncate(struct area *a)
 	verify(a, "extended again, 57 read");
 }
 
-/* fork without UFFD_FEATURE_EVENT_FORK: the child's VMA is not registered. */
+/*
+ * fork without UFFD_FEATURE_EVENT_FORK: as upstream, the child's VMA is
+ * not registered (CHECK_WPASYNC: EPERM there) and its writes are not the
+ * parent's, even to a shared page the parent keeps protected.
+ */
 static void step_fork(struct area *a)
 {
 	int status = -1;
@@ -491,6 +506,7 @@ static void step_fork(struct area *a)
 	if (pid == 0) {
 		int pm = open("/proc/self/pagemap", O_RDONLY);
 
+		alarm(30);	/* alarms are not inherited */
 		pagemap = pm;
 		if (pm < 0 || check_wpasync(a->p) != -EPERM)
 			_exit(2);
@@ -501,7 +517,6 @@ static void step_fork(struct area *a)
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	      WEXITSTATUS(status) == 0,
 	      "child: status %#x (2: CHECK_WPASYNC did not fail with EPERM)", status);
-	/* A shared page changes under the parent's protection: not its write. */
 	if (a->shared) {
 		a->m[0].fval = 0xc1;
 		a->m[58].fval = 0xc2;
@@ -514,7 +529,12 @@ static void step_fork(struct area *a)
 	verify(a, "parent wrote 1 and 10");
 }
 
-/* mremap without UFFD_FEATURE_EVENT_REMAP: the moved VMA is not registered. */
+/*
+ * mremap without UFFD_FEATURE_EVENT_REMAP: as upstream, the moved VMA is
+ * not registered (mremap_userfaultfd_prep()) and the uffd-wp bits and
+ * markers do not move along (move_ptes()): every page reads written, a
+ * reset protects nothing, registering it again works.
+ */
 static void step_mremap(struct area *a)
 {
 	char *to = reserve(NP);
@@ -524,7 +544,6 @@ static void step_mremap(struct area *a)
 		       "mremap"))
 		return;
 	a->p = to;
-	/* Bits and markers do not move along (6.12: move_ptes()). */
 	for (int i = 0; i < NP; i++)
 		a->m[i].prot = false;
 	verify(a, "mremap");
