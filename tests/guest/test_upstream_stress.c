@@ -3,10 +3,13 @@
  * No write lost, for programs no library reaches: a static program on the
  * upstream ABI alone (raw userfaultfd, UFFDIO_API WP_ASYNC, PAGEMAP_SCAN
  * on /proc/self/pagemap).  Writer threads store sequence numbers into
- * random pages of a private anonymous and a memfd region while a
- * collector loops get-and-reset scans (WP_MATCHING) and copies each
- * reported page into a shadow, as a checkpointer does, and a churn thread
- * pages memory out and forks.  At the end the shadow must equal memory
+ * random pages of a private anonymous region, a memfd region and an ext4
+ * file mapped MAP_SHARED and MAP_PRIVATE while a collector loops
+ * get-and-reset scans (WP_MATCHING) and copies each reported page into a
+ * shadow, as a checkpointer does, a churn thread pages memory out and
+ * forks, and a flusher thread runs sync(), drop_caches and MADV_PAGEOUT
+ * of the file regions (writeback's page_mkclean, reclaim, refaults under
+ * the protection: issue 17).  At the end the shadow must equal memory
  * page for page.  Built static too; on 6.1 the kernel ABI of wwatch.ko
  * serves it.  No cmocka (no static library in Debian): prints "N passed,
  * N failed".  WWATCH_SOAK_SECONDS=N sets the load time (default 6).
@@ -36,14 +39,17 @@
 #endif
 
 #define PG 4096UL
-#define NREG 2
+#define NREG 4		/* anonymous, memfd, ext4 shared, ext4 private */
 #define PAGES 512
 #define WRITERS 2
 
+static const char *const names[NREG] = {
+	"anonymous", "memfd", "ext4 shared", "ext4 private",
+};
 static char *mem[NREG], *shadow[NREG];
-static int pagemap;
+static int pagemap, ext4_fd;
 static atomic_bool stop;
-static atomic_long writes, scans, reported, churns;
+static atomic_long writes, scans, reported, churns, flushes;
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -123,12 +129,46 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+/*
+ * Writeback and reclaim of the file regions: their pages leave and fault
+ * back.  A 64-page piece of each file region per round: the whole of them
+ * (dirty pages unmapped, refaults from the disk under TCG) starves the
+ * writers.
+ */
+static void *flusher(void *arg)
+{
+	uint64_t seed = 67890;
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		size_t off = rnd(&seed) % (PAGES / 64) * 64 * PG;
+		int fd;
+
+		sync();
+		fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "3\n", 2) != 2)
+				perror("drop_caches");
+			close(fd);
+		}
+		for (int i = 2; i < NREG; i++)
+			madvise(mem[i] + off, 64 * PG, MADV_PAGEOUT);
+		posix_fadvise(ext4_fd, off, 64 * PG, POSIX_FADV_DONTNEED);
+		posix_fadvise(ext4_fd, PAGES * PG + off, 64 * PG,
+			      POSIX_FADV_DONTNEED);
+		atomic_fetch_add(&flushes, 1);
+		usleep(50000);
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	const char *env = getenv("WWATCH_SOAK_SECONDS");
 	int seconds = env ? atoi(env) : 6, uffd, fd, ret = 0;
 	int passed = 0, failed = 0;
-	pthread_t w[WRITERS], c;
+	pthread_t w[WRITERS], c, f;
+	char path[] = "/mnt/ext4/wwatch-stress-XXXXXX";
 	time_t end;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -137,13 +177,22 @@ int main(void)
 		return 77;
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	fd = memfd_create("wwatch-stress", MFD_CLOEXEC);
-	if (pagemap < 0 || fd < 0 || ftruncate(fd, PAGES * PG)) {
+	/* One ext4 file, its first half mapped shared, its second private. */
+	ext4_fd = mkstemp(path);
+	if (ext4_fd >= 0)
+		unlink(path);
+	if (pagemap < 0 || fd < 0 || ftruncate(fd, PAGES * PG) || ext4_fd < 0 ||
+	    ftruncate(ext4_fd, 2 * PAGES * PG)) {
 		printf("FAILED: set-up: %s\n0 passed, 1 failed\n", strerror(errno));
 		return 1;
 	}
 	mem[0] = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mem[1] = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	mem[2] = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      ext4_fd, 0);
+	mem[3] = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		      ext4_fd, PAGES * PG);
 	for (int i = 0; i < NREG; i++) {
 		struct uffdio_register r = {
 			.range = { (uintptr_t)mem[i], PAGES * PG },
@@ -153,19 +202,25 @@ int main(void)
 			.range = r.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
 		};
 
+		if (mem[i] == MAP_FAILED) {
+			printf("FAILED: %s: mmap: %s\n0 passed, 1 failed\n",
+			       names[i], strerror(errno));
+			return 1;
+		}
 		shadow[i] = calloc(PAGES, PG);
 		madvise(mem[i], PAGES * PG, MADV_NOHUGEPAGE);
 		memset(mem[i], 0, PAGES * PG / 2);	/* half populated */
 		if (ioctl(uffd, UFFDIO_REGISTER, &r) ||
 		    ioctl(uffd, UFFDIO_WRITEPROTECT, &p)) {
-			printf("FAILED: register/protect: %s\n0 passed, 1 failed\n",
-			       strerror(errno));
+			printf("FAILED: %s: register/protect: %s\n0 passed, 1 failed\n",
+			       names[i], strerror(errno));
 			return 1;
 		}
 	}
 	for (long t = 0; t < WRITERS; t++)
 		pthread_create(&w[t], NULL, writer, (void *)t);
 	pthread_create(&c, NULL, churn, NULL);
+	pthread_create(&f, NULL, flusher, NULL);
 	end = time(NULL) + seconds;
 	while (time(NULL) < end && !ret)
 		for (int i = 0; i < NREG && !ret; i++)
@@ -174,6 +229,7 @@ int main(void)
 	for (int t = 0; t < WRITERS; t++)
 		pthread_join(w[t], NULL);
 	pthread_join(c, NULL);
+	pthread_join(f, NULL);
 	for (int i = 0; i < NREG && !ret; i++)
 		ret = collect(i);
 	if (ret) {
@@ -187,16 +243,18 @@ int main(void)
 			if (memcmp(mem[i] + pg * PG, shadow[i] + pg * PG, PG) &&
 			    lost++ < 5)
 				printf("FAILED: %s page %d: a write no scan reported\n",
-				       i ? "memfd" : "anonymous", pg);
+				       names[i], pg);
 		if (lost)
 			failed++;
 		else
 			passed++;
 	}
-	printf("%ld writes, %ld scans, %ld pages reported, %ld churn steps\n",
+	printf("%ld writes, %ld scans, %ld pages reported, %ld churn steps, %ld flushes\n",
 	       atomic_load(&writes), atomic_load(&scans),
-	       atomic_load(&reported), atomic_load(&churns));
-	if (atomic_load(&writes) < 1000 || atomic_load(&scans) < 10) {
+	       atomic_load(&reported), atomic_load(&churns),
+	       atomic_load(&flushes));
+	if (atomic_load(&writes) < 1000 || atomic_load(&scans) < 10 ||
+	    atomic_load(&flushes) < 3) {
 		printf("FAILED: too little load to mean anything\n");
 		failed++;
 	}

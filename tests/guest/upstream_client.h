@@ -3,9 +3,9 @@
  * What a client program written for Linux >= 6.7 carries of its own:
  * upstream's PAGEMAP_SCAN and UFFD_FEATURE_WP_ASYNC definitions (older
  * headers lack them) and the handshake, for the guest tests that must
- * link nothing of wwatch's (test_upstream_kinds.c, test_upstream_stress.c:
- * built static too, so only the kernel, or wwatch.ko's kernel ABI, can
- * serve them).  Header-only: no object to link.
+ * link nothing of wwatch's (test_upstream_kinds.c, test_upstream_stress.c,
+ * test_upstream_files.c: built static too, so only the kernel, or
+ * wwatch.ko's kernel ABI, can serve them).  Header-only: no object to link.
  */
 #ifndef WWATCH_UPSTREAM_CLIENT_H
 #define WWATCH_UPSTREAM_CLIENT_H
@@ -29,8 +29,11 @@ struct scan_arg {
 #define IS_WRITTEN	(1 << 1)
 #define IS_FILE		(1 << 2)
 #define IS_PRESENT	(1 << 3)
+#define IS_SWAPPED	(1 << 4)
+#define IS_PFNZERO	(1 << 5)
 #define IS_HUGE		(1 << 6)
 #define WP_MATCHING	(1 << 0)
+#define CHECK_WPASYNC	(1 << 1)
 #define FEAT_WP_UNPOPULATED	(1 << 13)
 #define FEAT_WP_ASYNC		(1 << 15)
 #define CLIENT_USER_MODE_ONLY	1
