@@ -22,7 +22,8 @@
  * they still refuse such VMAs (EINVAL), as upstream does.
  *
  * The rest is the kernel's own uffd-wp machinery, generic for
- * non-anonymous VMAs since 5.19 (docs/design.md lists what is relied on).
+ * non-anonymous VMAs since 5.19 (docs/design.md lists what is relied on),
+ * with one fix of 6.2 applied before it: see hook_change_protection().
  * The mode is read before the kernel reads it again: a thread that
  * changes it in between can register a regular file for MISSING or
  * MINOR too, which stays inert (no filesystem's fault handler reports
@@ -34,6 +35,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/shmem_fs.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd.h>
@@ -55,6 +57,7 @@ static DEFINE_SPINLOCK(calls_lock);
 static atomic_t nr_calls = ATOMIC_INIT(0);	/* the hook's fast path */
 /* Tasks redirected into filewp_yes() and not yet out of it. */
 static atomic_t inside = ATOMIC_INIT(0);
+static bool filewp_on;		/* every hook in place (wwatch_filewp_init) */
 
 /*
  * Runs @cmd (REGISTER, UNREGISTER or WRITEPROTECT) of an async context
@@ -71,7 +74,7 @@ long wwatch_filewp_call(struct file *file, unsigned int cmd,
 	};
 	long ret;
 
-	if (!WWATCH_FILE_WP)
+	if (!filewp_on)
 		return wwatch_call_uffd_ioctl(file, cmd, arg);
 	if (cmd == UFFDIO_REGISTER) {
 		struct uffdio_register __user *ureg = (void __user *)arg;
@@ -140,17 +143,75 @@ static void notrace hook_vma_is_shmem(unsigned long ip,
 	regs->ip = (unsigned long)filewp_yes;
 }
 
+#ifdef WWATCH_HAVE_CHANGE_PROT_NEWPROT
+/*
+ * Before 6.2, uffd_wp_range() un-protects (UFFDIO_WRITEPROTECT mode 0,
+ * UNREGISTER, the release of the uffd) with vm_get_page_prot(vm_flags),
+ * which ignores write-notify: every present PTE of a shared regular-file
+ * mapping would turn writable without the filesystem's page_mkwrite
+ * (ext4 warns in ext4_dirty_folio(); writeback loses track of the page).
+ * Upstream's fix ("mm/userfaultfd: rely on vma->vm_page_prot in
+ * uffd_wp_range()", 6.2) passes vma->vm_page_prot; this hook on
+ * change_protection(tlb, vma, start, end, newprot, cp_flags) does the
+ * same for the VMAs only this file lets register (regular files: not
+ * shmem, not hugetlb), so stock uffd users see the stock kernel.
+ */
+static void notrace hook_change_protection(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   wwatch_fregs_t *fregs)
+{
+	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	struct vm_area_struct *vma;
+
+	if (!regs || !(regs->r9 & MM_CP_UFFD_WP_RESOLVE))
+		return;
+	vma = (struct vm_area_struct *)regs->si;
+	if (!vma->vm_file || is_vm_hugetlb_page(vma) ||
+	    shmem_mapping(vma->vm_file->f_mapping))
+		return;
+	regs->r8 = pgprot_val(vma->vm_page_prot);
+}
+
+static struct ftrace_ops ops_change_protection = {
+	.func = hook_change_protection,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
+};
+#define CHANGE_PROT_FIX true
+#else
+static struct ftrace_ops ops_change_protection;
+#define CHANGE_PROT_FIX false
+#endif
+
 static struct ftrace_ops ops_vma_is_shmem = {
 	.func = hook_vma_is_shmem,
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
 		 FTRACE_OPS_FL_PERMANENT,
 };
 
+/*
+ * Regular files are served only where every hook they need is in place;
+ * otherwise the kernel keeps refusing them (EINVAL), and the log says so.
+ */
 int wwatch_filewp_init(void)
 {
 	if (!WWATCH_FILE_WP)
 		return 0;
-	return wwatch_hook_function(&ops_vma_is_shmem, "vma_is_shmem");
+	if (CHANGE_PROT_FIX &&
+	    wwatch_hook_function(&ops_change_protection, "change_protection"))
+		goto off;
+	if (wwatch_hook_function(&ops_vma_is_shmem, "vma_is_shmem")) {
+		if (CHANGE_PROT_FIX) {
+			unregister_ftrace_function(&ops_change_protection);
+			wwatch_ftrace_free_filter(&ops_change_protection);
+		}
+		goto off;
+	}
+	filewp_on = true;
+	return 0;
+off:
+	pr_warn("regular-file mappings cannot be registered for write-protect\n");
+	return 0;
 }
 
 /*
@@ -159,9 +220,14 @@ int wwatch_filewp_init(void)
  */
 void wwatch_filewp_exit(void)
 {
-	if (!WWATCH_FILE_WP)
+	if (!filewp_on)
 		return;
 	unregister_ftrace_function(&ops_vma_is_shmem);
 	wwatch_wait_redirected(&inside);
 	wwatch_ftrace_free_filter(&ops_vma_is_shmem);
+	if (CHANGE_PROT_FIX) {
+		/* Its callback changes an argument only: nothing to wait for. */
+		unregister_ftrace_function(&ops_change_protection);
+		wwatch_ftrace_free_filter(&ops_change_protection);
+	}
 }

@@ -282,6 +282,49 @@ static void test_exact_ext4_private(void **state)
 	ext4_exact(false);
 }
 
+/*
+ * Un-protecting a shared file mapping must keep its write-notify: after
+ * UFFDIO_WRITEPROTECT mode 0, UNREGISTER or the uffd's release, a clean
+ * page's next write still goes through the filesystem (6.1's own
+ * un-protect makes the PTE writable, the write then dirties it behind
+ * ext4's back, and the munmap warns in ext4_dirty_folio(): the harness
+ * fails on that).  Each way, on a page cleaned by msync first.
+ */
+static void test_ext4_unprotect(void **state)
+{
+	struct wt_ctx c;
+	int way;
+	char *p;
+
+	for (way = 0; way < 3; way++) {
+		p = map_ext4(true);
+		if (!p) {
+			print_message("SKIP: cannot map a file on /mnt/ext4\n");
+			skip();
+		}
+		watch_populated(&c, p, NPAGES * WT_PAGE);
+		p[4 * WT_PAGE] = 1;
+		assert_int_equal(msync(p, NPAGES * WT_PAGE, MS_SYNC), 0);
+		assert_int_equal(wt_writeprotect(c.uffd, p, NPAGES * WT_PAGE,
+						 true), 0);
+		if (way == 0) {
+			assert_int_equal(wt_writeprotect(c.uffd, p,
+							 NPAGES * WT_PAGE,
+							 false), 0);
+		} else if (way == 1) {
+			struct uffdio_range r = { (uintptr_t)p, NPAGES * WT_PAGE };
+
+			assert_int_equal(ioctl(c.uffd, UFFDIO_UNREGISTER, &r), 0);
+		}
+		if (way < 2)
+			assert_false(wt_page_wp(p + 4 * WT_PAGE));
+		wt_teardown(&c);
+		p[4 * WT_PAGE] = 2;
+		p[9 * WT_PAGE] = 2;
+		assert_int_equal(munmap(p, NPAGES * WT_PAGE), 0);
+	}
+}
+
 /* Unpopulated pages: a write to a never-touched page is seen. */
 static void test_unpopulated(void **state)
 {
@@ -619,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_exact_memfd),
 		cmocka_unit_test(test_exact_ext4_shared),
 		cmocka_unit_test(test_exact_ext4_private),
+		cmocka_unit_test(test_ext4_unprotect),
 		cmocka_unit_test(test_unpopulated),
 		cmocka_unit_test(test_thp_split),
 		cmocka_unit_test(test_hugetlb),
