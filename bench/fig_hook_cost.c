@@ -2,10 +2,12 @@
 /*
  * Figure "hook cost" (issue 16): what loading wwatch.ko costs everything
  * else.  Loaded, the module hooks with ftrace do_wp_page and
- * handle_userfault (the engine, every kernel) and, below 6.7,
- * do_vfs_ioctl, userfaultfd_ioctl and userfaultfd_release (the kernel
- * ABI), so every ioctl(2) of every process and every write fault on a
- * write-protected or copy-on-write page runs a callback.  This figure
+ * handle_userfault (the engine), userfaultfd_ioctl and vma_is_shmem
+ * (regular files), every kernel; below 6.7 do_vfs_ioctl,
+ * userfaultfd_release, uprobe_dup_mmap and dup_userfaultfd_complete (the
+ * kernel ABI); below 6.2 change_protection.  So every ioctl(2), fork and
+ * mprotect of every process and every write fault on a write-protected or
+ * copy-on-write page runs a callback.  This figure
  * times operations of a process that watches nothing:
  *
  *   ioctl-tcgets    ioctl(TCGETS) on /dev/null (ENOTTY)
@@ -17,6 +19,10 @@
  *   uffd-api        UFFDIO_API with no features on a fresh userfaultfd
  *   uffd-wake       UFFDIO_WAKE of an empty range (EINVAL) on a set-up one
  *   uffd-new-close  userfaultfd() and close() (the release)
+ *   mprotect        mprotect() of one populated page, RO then RW in turn
+ *                   (change_protection, hooked below 6.2: file_wp.c)
+ *   fork-exit       fork() of this process, the child _exit()s, waitpid()
+ *                   (uprobe_dup_mmap, dup_userfaultfd_complete: kabi_fork.c)
  *
  * with the module not loaded, loaded, and loaded again (the control:
  * two loads of the very same module say how far phases differ by chance,
@@ -51,7 +57,7 @@
 #include "report.h"
 
 enum { T_TCGETS, T_FIONREAD, T_FREAD, T_FWRITE, T_COW_ZERO, T_COW_FORK,
-       T_UFFD_API, T_UFFD_WAKE, T_UFFD_NEW, NTEST };
+       T_UFFD_API, T_UFFD_WAKE, T_UFFD_NEW, T_MPROTECT, T_FORK, NTEST };
 enum { P_OFF, P_ON, P_ON2, NPHASE };
 #define MAX_ROUNDS 64
 #define MAX_PASSES 16
@@ -61,6 +67,8 @@ enum { P_OFF, P_ON, P_ON2, NPHASE };
 #define NIOCTL 4000		/* ioctls per batch */
 #define NFAULT 2048		/* faults per batch (8 MiB) */
 #define NUFFD 128		/* userfaultfds per batch */
+#define NMPROTECT 2000		/* mprotect calls per batch */
+#define NFORK 16		/* forks per batch */
 
 static const struct {
 	const char *name, *path;	/* path: the hooks it passes (< 6.7) */
@@ -74,6 +82,8 @@ static const struct {
 	{ "uffd-api", "do_vfs_ioctl, userfaultfd_ioctl (redirected)" },
 	{ "uffd-wake", "do_vfs_ioctl, userfaultfd_ioctl" },
 	{ "uffd-new-close", "userfaultfd_release" },
+	{ "mprotect", "change_protection (< 6.2)" },
+	{ "fork-exit", "do_wp_page, uprobe_dup_mmap, dup_userfaultfd_complete" },
 };
 static const char *const phase_name[NPHASE] = {
 	"not-loaded", "loaded", "reloaded",
@@ -84,7 +94,8 @@ static const unsigned char perms[6][NPHASE] = {
 /* The functions the module may hook: enabled_functions is checked. */
 static const char *const hooked_fn[] = {
 	"do_wp_page", "handle_userfault", "do_vfs_ioctl", "userfaultfd_ioctl",
-	"userfaultfd_release",
+	"userfaultfd_release", "vma_is_shmem", "change_protection",
+	"uprobe_dup_mmap", "dup_userfaultfd_complete",
 };
 #define NHOOKED (sizeof(hooked_fn) / sizeof(hooked_fn[0]))
 
@@ -150,6 +161,9 @@ static double batch(unsigned int t)
 		if (uffd_api(uffds[0]))
 			die("hook-cost: UFFDIO_API failed");
 		break;
+	case T_MPROTECT:
+		v[0] = 1;
+		break;
 	}
 	t0 = now_ns();
 	switch (t) {
@@ -191,10 +205,28 @@ static double batch(unsigned int t)
 				    strerror(errno));
 		n = NIOCTL;
 		break;
-	default:	/* T_UFFD_NEW */
+	case T_UFFD_NEW:
 		for (i = 0; i < NUFFD; i++)
 			close(uffd_new());
 		n = NUFFD;
+		break;
+	case T_MPROTECT:	/* region's first page, populated below */
+		for (i = 0; i < NMPROTECT; i++)
+			if (mprotect(region, BENCH_PAGE, i & 1 ?
+				     PROT_READ | PROT_WRITE : PROT_READ))
+				die("hook-cost: mprotect: %s", strerror(errno));
+		n = NMPROTECT;
+		break;
+	default:	/* T_FORK */
+		for (i = 0; i < NFORK; i++) {
+			child = fork();
+			if (child < 0)
+				die("hook-cost: fork: %s", strerror(errno));
+			if (!child)
+				_exit(0);
+			waitpid(child, NULL, 0);
+		}
+		n = NFORK;
 		break;
 	}
 	t1 = now_ns();

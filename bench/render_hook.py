@@ -23,6 +23,9 @@ OPS = [
      ["do_vfs_ioctl", "userfaultfd_ioctl"]),
     ("uffd-wake", "`UFFDIO_WAKE` of an empty range (EINVAL)", ["do_vfs_ioctl", "userfaultfd_ioctl"]),
     ("uffd-new-close", "`userfaultfd()` + `close()`", ["userfaultfd_release"]),
+    ("mprotect", "`mprotect()` of one page, RO and RW in turn", ["change_protection"]),
+    ("fork-exit", "`fork()`, the child `_exit()`s, `waitpid()`",
+     ["do_wp_page", "uprobe_dup_mmap", "dup_userfaultfd_complete"]),
 ]
 
 
