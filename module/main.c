@@ -3,8 +3,8 @@
  * wwatch.ko entry point: module load/unload, the /dev/wwatch misc device,
  * per-open state and the ioctl dispatcher.  The work itself lives in
  * engine.c (in-kernel uffd-wp fault resolution), scan.c (the
- * PAGEMAP_SCAN-compatible page-table scan) and kernel_abi.c (the
- * upstream ABI served to every process).
+ * PAGEMAP_SCAN-compatible page-table scan), log.c (the write log) and
+ * kernel_abi.c (the upstream ABI served to every process).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
@@ -116,6 +116,18 @@ static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 	mutex_unlock(&wf->lock);
 	mmput(mm);
 	return 0;
+}
+
+struct mm_struct *wwatch_file_target(struct wwatch_file *wf, bool *may_wp)
+{
+	struct mm_struct *mm;
+
+	mutex_lock(&wf->lock);
+	mm = wf->mm;
+	mmgrab(mm);
+	*may_wp = wf->may_wp_target;
+	mutex_unlock(&wf->lock);
+	return mm;
 }
 
 static long ioctl_log_setup(struct wwatch_file *wf, void __user *uarg)

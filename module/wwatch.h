@@ -26,6 +26,12 @@ struct wwatch_file {
 	struct wwatch_log *log;
 };
 
+/*
+ * main.c: the process @wf targets, mmgrab()ed (the caller mmdrop()s it),
+ * and whether the caller may write-protect it (*may_wp).
+ */
+struct mm_struct *wwatch_file_target(struct wwatch_file *wf, bool *may_wp);
+
 /* symbols.c: kernel functions that are not exported, found at load. */
 int wwatch_symbols_init(void);
 
