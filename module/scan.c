@@ -226,7 +226,7 @@ long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
 
 /*
  * Sets @s up as that reset of [start, end) of @mm: protect what reads
- * written, report nothing.
+ * written, report nothing.  Also the state rearm.c protects with.
  */
 void wwatch_scan_init_reset(struct wwatch_scan *s, struct mm_struct *mm,
 			    unsigned long start, unsigned long end)

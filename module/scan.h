@@ -4,7 +4,8 @@
  * scan.c takes the request and copies results out, scan_walk.c walks the
  * page tables, scan_cat.c says what a page table entry is, scan_out.c
  * keeps the regions found, scan_prot.c write-protects, scan_hugetlb.c
- * handles hugetlb VMAs.
+ * handles hugetlb VMAs.  rearm.c (WWATCH_IOC_REARM) protects through the
+ * same state and helpers.
  */
 #ifndef WWATCH_SCAN_H
 #define WWATCH_SCAN_H

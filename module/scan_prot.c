@@ -23,7 +23,7 @@
 #include <linux/userfaultfd_k.h>
 #include "scan.h"
 
-/* Widens the range to flush to @addr's page (in any order). */
+/* Widens the range to flush to @addr's page (rearm.c goes in any order). */
 static void scan_note_flush(struct wwatch_scan *s, unsigned long addr)
 {
 	if (!s->flush_end) {

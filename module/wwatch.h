@@ -104,4 +104,7 @@ long wwatch_scan_user(struct mm_struct *mm, bool may_wp, void __user *uarg);
 long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
 		       unsigned long end);
 
+/* rearm.c: WWATCH_IOC_REARM on a checked argument; sets a->done. */
+long wwatch_rearm(struct wwatch_file *wf, struct wwatch_rearm *a);
+
 #endif
