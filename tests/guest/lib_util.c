@@ -4,9 +4,12 @@
  * Linked from the static guest-util library, so programs that do not use
  * libwwatch never pull this file in.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "guest_util.h"
 #include "lib_util.h"
@@ -80,4 +83,25 @@ void wl_scan_written(struct wwatch *w, char *p, size_t npages,
 	for (i = 0; i < n; i++)
 		mark[wl_page_of(p, a[i])] = 1;
 	free(a);
+}
+
+int wl_main_start(uint64_t features)
+{
+	struct wwatch_probe_info info = { .size = sizeof(info) };
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	unsetenv("WWATCH_BACKEND");
+	if (access(WWATCH_DEVICE_PATH, F_OK)) {
+		printf("SKIP: %s missing: the wwatch module is not loaded\n",
+		       WWATCH_DEVICE_PATH);
+		return 77;
+	}
+	wwatch_probe(&info, NULL);
+	if (info.module_error || (info.module_features & features) != features) {
+		printf("FAIL: the loaded module lacks features %#" PRIx64
+		       " (error %d, features %#" PRIx64 ")\n", features,
+		       info.module_error, (uint64_t)info.module_features);
+		return 1;
+	}
+	return 0;
 }

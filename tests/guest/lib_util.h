@@ -27,4 +27,12 @@ size_t wl_read_all(struct wwatch *w, struct wwatch_log_event *ev,
 void wl_scan_written(struct wwatch *w, char *p, size_t npages,
 		     unsigned char *mark);
 
+/*
+ * The start of such a test's main(): stdout line-buffered, no
+ * WWATCH_BACKEND from outside, and a loaded module that has every bit of
+ * `features` (WWATCH_FEAT_*).  Returns 0 to go on, else the exit status
+ * with the reason printed: 77 (SKIP: no module), 1 (FAIL: it lacks them).
+ */
+int wl_main_start(uint64_t features);
+
 #endif

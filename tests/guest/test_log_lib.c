@@ -555,26 +555,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_native),
 		cmocka_unit_test(test_cli),
 	};
-	struct wwatch_probe_info info = { .size = sizeof(info) };
 	ssize_t n;
+	int ret;
 
 	if (argc >= 3 && !strcmp(argv[1], "--writer"))
 		return writer_main(strtoul(argv[2], NULL, 10),
 				   argc > 3 && !strcmp(argv[3], "stop"));
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	unsetenv("WWATCH_BACKEND");
+	ret = wl_main_start(WWATCH_FEAT_LOG);
+	if (ret)
+		return ret;
 	kernel_native = wt_upstream_abi_served(NULL);
-	if (access(WWATCH_DEVICE_PATH, F_OK)) {
-		printf("SKIP: %s missing: the wwatch module is not loaded\n",
-		       WWATCH_DEVICE_PATH);
-		return 77;
-	}
-	wwatch_probe(&info, NULL);
-	if (info.module_error || !(info.module_features & WWATCH_FEAT_LOG)) {
-		printf("FAIL: the loaded module has no write log (error %d, features %#" PRIx64 ")\n",
-		       info.module_error, (uint64_t)info.module_features);
-		return 1;
-	}
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0)
 		return 1;

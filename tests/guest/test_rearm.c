@@ -504,24 +504,11 @@ int main(void)
 		cmocka_unit_test(test_memory_states),
 		cmocka_unit_test(test_lib),
 	};
-	struct wwatch_probe_info info = { .size = sizeof(info) };
+	int ret = wl_main_start(WWATCH_FEAT_LOG | WWATCH_FEAT_REARM);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	unsetenv("WWATCH_BACKEND");
+	if (ret)
+		return ret;
 	kernel_native = wt_upstream_abi_served(NULL);
-	if (access(WWATCH_DEVICE_PATH, F_OK)) {
-		printf("SKIP: %s missing: the wwatch module is not loaded\n",
-		       WWATCH_DEVICE_PATH);
-		return 77;
-	}
-	wwatch_probe(&info, NULL);
-	if (info.module_error ||
-	    !(info.module_features & WWATCH_FEAT_REARM) ||
-	    !(info.module_features & WWATCH_FEAT_LOG)) {
-		printf("FAIL: the loaded module cannot re-arm or log (error %d, features %#" PRIx64 ")\n",
-		       info.module_error, (uint64_t)info.module_features);
-		return 1;
-	}
 	alarm(300);
 	return cmocka_run_group_tests_name("rearm", tests, NULL, NULL);
 }
