@@ -225,8 +225,10 @@ size_t ww_rearm_run(const struct wwatch_range *v, size_t n, size_t i,
 		    uint64_t page, uint64_t *start, uint64_t *end);
 /*
  * Calls protect() once per run of v[0..n), in order, until one fails or
- * a range is not valid (-EINVAL).  *done: the ranges before the run that
- * failed (n when all went).  0 or -errno.
+ * a range is not valid (-EINVAL); a run of several ranges that fails with
+ * -ENOENT (it may span two VMAs, which UFFDIO_WRITEPROTECT refuses before
+ * 6.7) is retried range by range.  *done: the ranges before the one that
+ * failed, or before the run (n when all went).  0 or -errno.
  */
 int ww_rearm_runs(const struct wwatch_range *v, size_t n, uint64_t page,
 		  ww_protect_fn protect, void *ctx, size_t *done);

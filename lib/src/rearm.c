@@ -37,6 +37,20 @@ size_t ww_rearm_run(const struct wwatch_range *v, size_t n, size_t i,
 	return j;
 }
 
+/* The ranges v[*i..j) one call each; *i advances past those done. */
+static int one_by_one(const struct wwatch_range *v, size_t *i, size_t j,
+		      ww_protect_fn protect, void *ctx)
+{
+	int err = 0;
+
+	for (; *i < j; (*i)++) {
+		err = protect(ctx, v[*i].start, v[*i].start + v[*i].len);
+		if (err)
+			break;
+	}
+	return err;
+}
+
 int ww_rearm_runs(const struct wwatch_range *v, size_t n, uint64_t page,
 		  ww_protect_fn protect, void *ctx, size_t *done)
 {
@@ -47,6 +61,12 @@ int ww_rearm_runs(const struct wwatch_range *v, size_t n, uint64_t page,
 	while (i < n) {
 		j = ww_rearm_run(v, n, i, page, &start, &end);
 		err = j == i ? -EINVAL : protect(ctx, start, end);
+		/*
+		 * Before 6.7 UFFDIO_WRITEPROTECT takes one VMA per call: a run
+		 * this code merged over two of them is not the caller's error.
+		 */
+		if (err == -ENOENT && j - i > 1)
+			err = one_by_one(v, &i, j, protect, ctx);
 		if (err)
 			break;
 		i = j;

@@ -456,13 +456,15 @@ static void lib_cycle(enum wwatch_backend b)
 
 	assert_true(p && other);
 	memset(p, 0x5a, 64 * PG);	/* page tables exist: see test_lib */
+	/* Two VMAs from page 4 on: the run 3-4 crosses them. */
+	assert_int_equal(madvise(p + 4 * PG, 60 * PG, MADV_NOHUGEPAGE), 0);
 	assert_int_equal(wwatch_add(w, p, 64 * PG), 0);
 	p[3 * PG] = 1;
 	p[4 * PG] = 1;
 	p[5 * PG] = 1;
 	p[20 * PG] = 1;
 	p[21 * PG] = 1;
-	v[0] = pg(p, 3, 1);		/* 3 and 4 make one run */
+	v[0] = pg(p, 3, 1);		/* 3 and 4 make one run, over 2 VMAs */
 	v[1] = pg(p, 4, 1);
 	v[2] = pg(p, 20, 1);
 	assert_int_equal(wwatch_rearm(w, v, 3, 0, &done), 0);

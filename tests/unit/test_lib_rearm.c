@@ -18,10 +18,15 @@
 #define PG 4096UL
 #define A(n) (0x40000000UL + (n) * PG)
 
-/* The fake protection: records each run, fails the one numbered fail_at. */
+/*
+ * The fake protection: records each run, fails the one numbered fail_at,
+ * and, when vma_edge is set, refuses with -ENOENT a run across it (as
+ * UFFDIO_WRITEPROTECT before 6.7 refuses a range over two VMAs).
+ */
 static struct {
 	uint64_t start[16], end[16];
 	int calls, fail_at, fail_errno;
+	uint64_t vma_edge;
 } k;
 
 static int fake_protect(void *ctx, uint64_t start, uint64_t end)
@@ -30,7 +35,9 @@ static int fake_protect(void *ctx, uint64_t start, uint64_t end)
 	assert_true(k.calls < 16);
 	k.start[k.calls] = start;
 	k.end[k.calls] = end;
-	return ++k.calls == k.fail_at ? -k.fail_errno : 0;
+	if (++k.calls == k.fail_at)
+		return -k.fail_errno;
+	return start < k.vma_edge && end > k.vma_edge ? -ENOENT : 0;
 }
 
 static int runs(const struct wwatch_range *v, size_t n, size_t *done)
@@ -118,6 +125,34 @@ static void test_runs_and_done(void **state)
 	assert_int_equal(k.calls, 0);
 }
 
+/* A run over two VMAs is retried range by range; a real ENOENT stays. */
+static void test_run_over_two_vmas(void **state)
+{
+	const struct wwatch_range v[] = {
+		{ A(6), PG }, { A(7), PG }, { A(8), PG }, { A(20), PG },
+	};
+	size_t done;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	k.vma_edge = A(8);
+	assert_int_equal(ww_rearm_runs(v, 4, PG, fake_protect, &k, &done), 0);
+	assert_int_equal(done, 4);
+	/* [6, 9) refused, then 6, 7, 8 alone, then 20. */
+	assert_int_equal(k.calls, 5);
+	assert_int_equal(k.start[1], A(6));
+	assert_int_equal(k.start[3], A(8));
+	assert_int_equal(k.start[4], A(20));
+	/* Range 7 itself is not watched: done says so. */
+	memset(&k, 0, sizeof(k));
+	k.vma_edge = A(8);
+	k.fail_at = 3;
+	k.fail_errno = ENOENT;
+	assert_int_equal(ww_rearm_runs(v, 4, PG, fake_protect, &k, &done),
+			 -ENOENT);
+	assert_int_equal(done, 1);
+}
+
 static void test_arguments(void **state)
 {
 	struct wwatch w = {
@@ -151,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_run_grouping),
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_runs_and_done),
+		cmocka_unit_test(test_run_over_two_vmas),
 		cmocka_unit_test(test_arguments),
 	};
 
