@@ -19,6 +19,9 @@
  *              log said where to look; the walk is the scan's, which
  *              costs far less per page-table entry than
  *              UFFDIO_WRITEPROTECT's, and is one call per block);
+ *   log-rearm  drain, then one WWATCH_IOC_REARM (issue 18) with one range
+ *              per logged page, in log order: one call for the interval,
+ *              one page-table lock and TLB flush per page table touched;
  *   log-drain  drain only: learn the pages, re-arm nothing (a consumer
  *              that wants no more events, or the floor of any re-arming).
  *
@@ -47,13 +50,13 @@
 #include "mech_scan.h"
 #include "report.h"
 
-enum { C_SCAN, C_PAGE, C_RUN, C_BLOCK, C_DRAIN, NCYC };
+enum { C_SCAN, C_PAGE, C_RUN, C_BLOCK, C_REARM, C_DRAIN, NCYC };
 #define BLOCK_PAGES 512		/* 2 MiB: the pages of one page table */
 #define MAX_REPS 64
 #define NFRAC 8
 
 static const char *const cyc_name[NCYC] = {
-	"scan", "log-page", "log-run", "log-block", "log-drain",
+	"scan", "log-page", "log-run", "log-block", "log-rearm", "log-drain",
 };
 
 struct xstate {
@@ -62,6 +65,7 @@ struct xstate {
 	char *log_addr;
 	struct log_ring ring;
 	uint64_t *addrs, *bm;
+	struct wwatch_range *ranges;	/* log-rearm's list */
 	size_t npages;
 };
 
@@ -150,6 +154,23 @@ static void reprotect_blocks(struct xstate *x)
 	}
 }
 
+/* One WWATCH_IOC_REARM: each logged page one range, in log order. */
+static void reprotect_batch(struct xstate *x, long n)
+{
+	struct wwatch_rearm a = {
+		.size = sizeof(a), .ranges = (uintptr_t)x->ranges, .count = n,
+	};
+	long i;
+
+	for (i = 0; i < n; i++) {
+		x->ranges[i].start = x->addrs[i];
+		x->ranges[i].len = BENCH_PAGE;
+	}
+	if (ioctl(x->log_c.wfd, WWATCH_IOC_REARM, &a) || a.done != (uint64_t)n)
+		die("log-crossover: WWATCH_IOC_REARM failed: %s",
+		    strerror(errno));
+}
+
 /* Drains the ring into x->addrs and the bitmap; the count or -1. */
 static long drain(struct xstate *x)
 {
@@ -192,6 +213,8 @@ static size_t cycle(struct xstate *x, unsigned int cy, const size_t *w,
 			reprotect_runs(x);
 		if (n > 0 && cy == C_BLOCK)
 			reprotect_blocks(x);
+		if (n > 0 && cy == C_REARM)
+			reprotect_batch(x, n);
 	}
 	*ms = (now_ns() - t0) / 1e6;
 	if (n < 0)
@@ -321,8 +344,9 @@ static void xstate_open(struct xstate *x, size_t len, size_t max_k)
 	if (err)
 		die("log-crossover: set-up failed: %s", strerror(-err));
 	x->addrs = malloc(x->ring.n * sizeof(*x->addrs));
+	x->ranges = malloc(x->ring.n * sizeof(*x->ranges));
 	x->bm = bm_alloc(x->npages);
-	if (!x->addrs)
+	if (!x->addrs || !x->ranges)
 		die("out of memory");
 }
 
@@ -334,6 +358,7 @@ static void xstate_close(struct xstate *x, size_t len)
 	region_unmap(x->scan_m.addr, len);
 	region_unmap(x->log_addr, len);
 	free(x->addrs);
+	free(x->ranges);
 	free(x->bm);
 }
 
@@ -392,10 +417,11 @@ void fig_log_cross(void)
 	       "[min–max]; x scan: median of per-repetition ratios; writes "
 	       "timed apart (%u reps + 1 warm-up; %s) ==\n", opts.reps,
 	       timing_label());
-	if (!(wwatch_features() & WWATCH_FEAT_LOG)) {
+	if ((wwatch_features() & (WWATCH_FEAT_LOG | WWATCH_FEAT_REARM)) !=
+	    (WWATCH_FEAT_LOG | WWATCH_FEAT_REARM)) {
 		struct result r = { .figure = "log_crossover", .mech = "scan",
 				    .variant = "", .threads = 1,
-				    .note = "no wwatch module with the write log" };
+				    .note = "no wwatch module with the write log and WWATCH_IOC_REARM" };
 
 		printf("n/a: %s\n", r.note);
 		report_metric(&r, "ms_per_interval", "ms", (struct summary){ 0 });

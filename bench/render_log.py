@@ -12,7 +12,7 @@ from render import fnum, fratio, load_prefixed, pct, val, write_section
 BEGIN, END = "<!-- bench-log:begin -->", "<!-- bench-log:end -->"
 CONFIGS = [("seq", 1), ("rand", 1), ("seq", 2), ("rand", 2)]
 VARIANTS = ["no-log-build", "log-off", "log-on", "log-full"]
-LOG_CYCLES = ["log-page", "log-run", "log-block", "log-drain"]
+LOG_CYCLES = ["log-page", "log-run", "log-block", "log-rearm", "log-drain"]
 
 
 def load(d):

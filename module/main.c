@@ -3,7 +3,8 @@
  * wwatch.ko entry point: module load/unload, the /dev/wwatch misc device,
  * per-open state and the ioctl dispatcher.  The work itself lives in
  * engine.c (in-kernel uffd-wp fault resolution), scan.c (the
- * PAGEMAP_SCAN-compatible page-table scan) and kernel_abi.c (the
+ * PAGEMAP_SCAN-compatible page-table scan), log.c (the write log),
+ * rearm.c (protecting a list of pages again) and kernel_abi.c (the
  * upstream ABI served to every process).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
@@ -54,6 +55,7 @@ static long ioctl_version(void __user *uarg)
 		     WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT;
 	if (WWATCH_LOG_BUILT)
 		v.features |= WWATCH_FEAT_LOG;
+	v.features |= WWATCH_FEAT_REARM;
 	v.categories = WWATCH_PAGE_CATEGORIES;
 	v.scan_flags = WWATCH_SCAN_FLAGS;
 	strscpy(v.module_version, WWATCH_MODULE_VERSION,
@@ -118,6 +120,37 @@ static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 	return 0;
 }
 
+struct mm_struct *wwatch_file_target(struct wwatch_file *wf, bool *may_wp)
+{
+	struct mm_struct *mm;
+
+	mutex_lock(&wf->lock);
+	mm = wf->mm;
+	mmgrab(mm);
+	*may_wp = wf->may_wp_target;
+	mutex_unlock(&wf->lock);
+	return mm;
+}
+
+/* done is written back whatever happens once the argument is valid. */
+static long ioctl_rearm(struct wwatch_file *wf, void __user *uarg)
+{
+	struct wwatch_rearm __user *ua = uarg;
+	struct wwatch_rearm a;
+	long ret;
+
+	ret = copy_sized_arg(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (a.flags)
+		return -EINVAL;
+	a.done = 0;
+	ret = wwatch_rearm(wf, &a);
+	if (put_user(a.done, &ua->done))
+		ret = -EFAULT;
+	return ret;
+}
+
 static long ioctl_log_setup(struct wwatch_file *wf, void __user *uarg)
 {
 	struct wwatch_log_setup s;
@@ -159,6 +192,8 @@ static long wwatch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wwatch_scan_ioctl(wf, uarg);
 	case WWATCH_IOC_LOG_SETUP:
 		return ioctl_log_setup(wf, uarg);
+	case WWATCH_IOC_REARM:
+		return ioctl_rearm(wf, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -71,20 +71,24 @@ static long scan_copy_out(struct wwatch_scan *s)
 }
 
 /*
- * Secondary MMUs (KVM, IOMMU SVA) hear of the protection change around
- * the walk, never from inside a page-table lock (CVE-2024-26617).  The
- * kernel's own wrappers call functions it does not export.
+ * Secondary MMUs (KVM, IOMMU SVA) hear of a protection change of
+ * [start, end) of @mm around the walk, never from inside a page-table
+ * lock (CVE-2024-26617).  The kernel's own wrappers call functions it does
+ * not export.
  */
-static void scan_notify_start(struct mmu_notifier_range *range)
+void wwatch_scan_notify_start(struct mmu_notifier_range *range,
+			      struct mm_struct *mm, unsigned long start,
+			      unsigned long end)
 {
 	might_sleep();
-	if (mm_has_notifiers(range->mm)) {
+	wwatch_mmu_notifier_range_init(range, mm, start, end);
+	if (mm_has_notifiers(mm)) {
 		range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
 		wwatch_sym.mmu_notifier_range_start(range);
 	}
 }
 
-static void scan_notify_end(struct mmu_notifier_range *range)
+void wwatch_scan_notify_end(struct mmu_notifier_range *range)
 {
 	if (mm_has_notifiers(range->mm))
 		wwatch_sym.mmu_notifier_range_end(range, false);
@@ -103,14 +107,11 @@ static int scan_piece(struct wwatch_scan *s, unsigned long start)
 		return -EINTR;
 	if (mmap_read_lock_killable(s->mm))
 		return -EINTR;
-	if (s->wp) {
-		wwatch_mmu_notifier_range_init(&range, s->mm, start,
-					       s->arg.end);
-		scan_notify_start(&range);
-	}
+	if (s->wp)
+		wwatch_scan_notify_start(&range, s->mm, start, s->arg.end);
 	ret = wwatch_scan_walk(s, start, s->arg.end);
 	if (s->wp)
-		scan_notify_end(&range);
+		wwatch_scan_notify_end(&range);
 	mmap_read_unlock(s->mm);
 	return ret;
 }
@@ -142,6 +143,17 @@ static long scan_run(struct wwatch_scan *s)
 	return ret < 0 ? ret : regions;
 }
 
+/* What the walk derives from a validated request. */
+static void scan_prepare(struct wwatch_scan *s)
+{
+	s->interest = s->arg.category_mask | s->arg.category_anyof_mask |
+		      s->arg.return_mask;
+	s->written_only = s->arg.category_mask == WWATCH_PAGE_IS_WRITTEN &&
+			  s->arg.return_mask == WWATCH_PAGE_IS_WRITTEN &&
+			  !s->arg.category_anyof_mask &&
+			  !s->arg.category_inverted;
+}
+
 /*
  * Runs a validated request on s->mm (mmgrab()ed by the caller), with
  * s->buf set up for a vector.
@@ -150,12 +162,7 @@ static long scan_do(struct wwatch_scan *s)
 {
 	long ret;
 
-	s->interest = s->arg.category_mask | s->arg.category_anyof_mask |
-		      s->arg.return_mask;
-	s->written_only = s->arg.category_mask == WWATCH_PAGE_IS_WRITTEN &&
-			  s->arg.return_mask == WWATCH_PAGE_IS_WRITTEN &&
-			  !s->arg.category_anyof_mask &&
-			  !s->arg.category_inverted;
+	scan_prepare(s);
 	ret = scan_run(s);
 	if (!s->stopped)
 		s->walk_end = s->arg.end;
@@ -194,11 +201,7 @@ long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg)
 	bool may_wp;
 	long ret;
 
-	mutex_lock(&wf->lock);
-	mm = wf->mm;
-	mmgrab(mm);
-	may_wp = wf->may_wp_target;
-	mutex_unlock(&wf->lock);
+	mm = wwatch_file_target(wf, &may_wp);
 	ret = wwatch_scan_user(mm, may_wp, uarg);
 	mmdrop(mm);
 	return ret;
@@ -213,7 +216,22 @@ long wwatch_scan_ioctl(struct wwatch_file *wf, void __user *uarg)
 long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
 		       unsigned long end)
 {
-	struct wwatch_scan s = {
+	struct wwatch_scan s;
+	long ret;
+
+	wwatch_scan_init_reset(&s, mm, start, end);
+	ret = scan_do(&s);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Sets @s up as that reset of [start, end) of @mm: protect what reads
+ * written, report nothing.  Also the state rearm.c protects with.
+ */
+void wwatch_scan_init_reset(struct wwatch_scan *s, struct mm_struct *mm,
+			    unsigned long start, unsigned long end)
+{
+	*s = (struct wwatch_scan){
 		.mm = mm,
 		.wp = true,
 		.arg = {
@@ -226,8 +244,5 @@ long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
 			.return_mask = WWATCH_PAGE_IS_WRITTEN,
 		},
 	};
-	long ret;
-
-	ret = scan_do(&s);
-	return ret < 0 ? ret : 0;
+	scan_prepare(s);
 }

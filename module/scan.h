@@ -4,12 +4,14 @@
  * scan.c takes the request and copies results out, scan_walk.c walks the
  * page tables, scan_cat.c says what a page table entry is, scan_out.c
  * keeps the regions found, scan_prot.c write-protects, scan_hugetlb.c
- * handles hugetlb VMAs.
+ * handles hugetlb VMAs.  rearm.c (WWATCH_IOC_REARM) protects through the
+ * same state and helpers.
  */
 #ifndef WWATCH_SCAN_H
 #define WWATCH_SCAN_H
 
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
 #include <linux/userfaultfd_k.h>
@@ -54,6 +56,14 @@ struct wwatch_scan {
 	unsigned long flush_start, flush_end;
 };
 
+/* scan.c */
+void wwatch_scan_init_reset(struct wwatch_scan *s, struct mm_struct *mm,
+			    unsigned long start, unsigned long end);
+void wwatch_scan_notify_start(struct mmu_notifier_range *range,
+			      struct mm_struct *mm, unsigned long start,
+			      unsigned long end);
+void wwatch_scan_notify_end(struct mmu_notifier_range *range);
+
 /* scan_out.c */
 int wwatch_scan_emit(struct wwatch_scan *s, unsigned long cats,
 		     unsigned long addr, unsigned long *end);
@@ -69,6 +79,12 @@ unsigned long wwatch_scan_hugetlb_cats(const struct wwatch_scan *s,
 /* scan_walk.c */
 int wwatch_scan_walk(struct wwatch_scan *s, unsigned long start,
 		     unsigned long end);
+void wwatch_scan_set_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
+			 unsigned long cats);
+int wwatch_scan_vma_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  unsigned long cats, unsigned long start,
+			  unsigned long end);
+pud_t *wwatch_scan_pud(struct mm_struct *mm, unsigned long addr);
 int wwatch_scan_hole(struct wwatch_scan *s, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end);
 spinlock_t *wwatch_scan_lock_huge_pmd(struct mm_struct *mm, pmd_t *pmd);
@@ -78,6 +94,9 @@ void wwatch_scan_split_pmd(struct vm_area_struct *vma, pmd_t *pmd,
 /* scan_prot.c */
 void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 			     unsigned long addr, pte_t *ptep, pte_t pte);
+void wwatch_scan_protect_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
+			      pte_t *ptep, unsigned long addr,
+			      unsigned long end);
 void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 			     pmd_t *pmdp);
 int wwatch_scan_arm(struct wwatch_scan *s, struct vm_area_struct *vma,

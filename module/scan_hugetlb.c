@@ -19,16 +19,10 @@
 static pte_t *scan_huge_pte(struct mm_struct *mm, unsigned long addr,
 			    unsigned long sz)
 {
-	pgd_t *pgdp = pgd_offset(mm, addr);
-	p4d_t *p4dp;
-	pud_t *pudp;
+	pud_t *pudp = wwatch_scan_pud(mm, addr);
 
-	if (!pgd_present(READ_ONCE(*pgdp)))
+	if (!pudp)
 		return NULL;
-	p4dp = p4d_offset(pgdp, addr);
-	if (!p4d_present(READ_ONCE(*p4dp)))
-		return NULL;
-	pudp = pud_offset(p4dp, addr);
 	if (sz == PUD_SIZE)
 		return (pte_t *)pudp;
 	if (sz != PMD_SIZE || !pud_present(READ_ONCE(*pudp)))

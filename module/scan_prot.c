@@ -23,11 +23,16 @@
 #include <linux/userfaultfd_k.h>
 #include "scan.h"
 
+/* Widens the range to flush to @addr's page (rearm.c goes in any order). */
 static void scan_note_flush(struct wwatch_scan *s, unsigned long addr)
 {
-	if (!s->flush_end)
+	if (!s->flush_end) {
 		s->flush_start = addr;
-	s->flush_end = addr + PAGE_SIZE;
+		s->flush_end = addr + PAGE_SIZE;
+		return;
+	}
+	s->flush_start = min(s->flush_start, addr);
+	s->flush_end = max(s->flush_end, addr + PAGE_SIZE);
 }
 
 /* Flushes what wwatch_scan_protect_pte() made read-only; PTE lock held. */
@@ -128,21 +133,35 @@ static pmd_t *scan_alloc_pmd(struct mm_struct *mm, unsigned long addr)
 	return pmd_offset(pudp, addr);
 }
 
-/* Arms the PTEs of [addr, end), within one PTE table; 0 or retry. */
-static int scan_arm_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
-			 pmd_t *pmdp, unsigned long addr, unsigned long end)
+/*
+ * Protects every PTE of [addr, end), within one PTE table whose lock is
+ * held, @ptep being the entry of @addr; what is protected already is left
+ * as it is.  The caller flushes (wwatch_scan_flush_ptes()) before unlocking.
+ */
+void wwatch_scan_protect_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
+			      pte_t *ptep, unsigned long addr,
+			      unsigned long end)
 {
-	pte_t *ptep0, *ptep, pte;
-	spinlock_t *ptl;
+	pte_t pte;
 
-	ptep0 = wwatch_pte_offset_map_lock(s->mm, pmdp, addr, &ptl);
-	if (!ptep0)
-		return WWATCH_WALK_AGAIN;
-	for (ptep = ptep0; addr < end; addr += PAGE_SIZE, ptep++) {
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte = ptep_get(ptep);
 		if (!wwatch_pte_protected(s, pte))
 			wwatch_scan_protect_pte(s, vma, addr, ptep, pte);
 	}
+}
+
+/* Arms the PTEs of [addr, end), within one PTE table; 0 or retry. */
+static int scan_arm_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
+			 pmd_t *pmdp, unsigned long addr, unsigned long end)
+{
+	spinlock_t *ptl;
+	pte_t *ptep0;
+
+	ptep0 = wwatch_pte_offset_map_lock(s->mm, pmdp, addr, &ptl);
+	if (!ptep0)
+		return WWATCH_WALK_AGAIN;
+	wwatch_scan_protect_ptes(s, vma, ptep0, addr, end);
 	wwatch_scan_flush_ptes(s);
 	pte_unmap_unlock(ptep0, ptl);
 	return 0;

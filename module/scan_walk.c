@@ -23,6 +23,20 @@ spinlock_t *wwatch_scan_lock_huge_pmd(struct mm_struct *mm, pmd_t *pmdp)
 	return NULL;
 }
 
+/* The PUD entry covering @addr, or NULL where a level above is empty. */
+pud_t *wwatch_scan_pud(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgdp = pgd_offset(mm, addr);
+	p4d_t *p4dp;
+
+	if (!pgd_present(READ_ONCE(*pgdp)))
+		return NULL;
+	p4dp = p4d_offset(pgdp, addr);
+	if (!p4d_present(READ_ONCE(*p4dp)))
+		return NULL;
+	return pud_offset(p4dp, addr);
+}
+
 void wwatch_scan_split_pmd(struct vm_area_struct *vma, pmd_t *pmdp,
 			   unsigned long addr)
 {
@@ -281,8 +295,23 @@ static int scan_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
 	if (((cats ^ s->arg.category_inverted) & need) != need)
 		return WWATCH_WALK_GO;
 
+	return wwatch_scan_vma_range(s, vma, cats, start, end);
+}
+
+/* The VMA about to be walked, with its categories @cats. */
+void wwatch_scan_set_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
+			 unsigned long cats)
+{
 	s->vma_cats = cats;
 	s->vma_uffd_wp = userfaultfd_wp(vma);
+}
+
+/* Walks [start, end) of @vma, which the caller has checked. */
+int wwatch_scan_vma_range(struct wwatch_scan *s, struct vm_area_struct *vma,
+			  unsigned long cats, unsigned long start,
+			  unsigned long end)
+{
+	wwatch_scan_set_vma(s, vma, cats);
 	if (is_vm_hugetlb_page(vma))
 		return wwatch_scan_hugetlb(s, vma, start, end);
 	return scan_pgd_range(s, vma, start, end);

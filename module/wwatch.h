@@ -13,7 +13,7 @@
 #include "compat.h"
 #include "linux/wwatch.h"
 
-#define WWATCH_MODULE_VERSION "0.2.0"
+#define WWATCH_MODULE_VERSION "0.3.0"
 
 /* One open file of /dev/wwatch. */
 struct wwatch_file {
@@ -25,6 +25,12 @@ struct wwatch_file {
 	/* Set once (under lock), read locklessly by the engine; log.c. */
 	struct wwatch_log *log;
 };
+
+/*
+ * main.c: the process @wf targets, mmgrab()ed (the caller mmdrop()s it),
+ * and whether the caller may write-protect it (*may_wp).
+ */
+struct mm_struct *wwatch_file_target(struct wwatch_file *wf, bool *may_wp);
 
 /* symbols.c: kernel functions that are not exported, found at load. */
 int wwatch_symbols_init(void);
@@ -118,5 +124,8 @@ long wwatch_scan_user(struct mm_struct *mm, bool may_wp, void __user *uarg);
 /* Write-protects every written page of [start, end), arming holes. */
 long wwatch_scan_reset(struct mm_struct *mm, unsigned long start,
 		       unsigned long end);
+
+/* rearm.c: WWATCH_IOC_REARM on a checked argument; sets a->done. */
+long wwatch_rearm(struct wwatch_file *wf, struct wwatch_rearm *a);
 
 #endif

@@ -25,14 +25,16 @@ static void print_features(unsigned long long f)
 		{ WWATCH_FEAT_SCAN, "scan" },
 		{ WWATCH_FEAT_TARGET, "target" },
 		{ WWATCH_FEAT_THP_SPLIT, "thp-split" },
+		{ WWATCH_FEAT_LOG, "log" },
+		{ WWATCH_FEAT_REARM, "rearm" },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (f & names[i].bit)
 			printf(" %s", names[i].name);
-	f &= ~(WWATCH_FEAT_ASYNC_WP | WWATCH_FEAT_SCAN | WWATCH_FEAT_TARGET |
-	       WWATCH_FEAT_THP_SPLIT);
+		f &= ~names[i].bit;
+	}
 	if (f)
 		printf(" 0x%llx", f);
 }

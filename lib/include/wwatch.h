@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define WWATCH_LIB_VERSION_MAJOR 0
-#define WWATCH_LIB_VERSION_MINOR 2
+#define WWATCH_LIB_VERSION_MINOR 3
 #define WWATCH_LIB_VERSION_PATCH 0
 
 /* An open watcher: one userfaultfd and the means to scan its ranges. */
@@ -180,6 +180,8 @@ int wwatch_get_written(struct wwatch *w, void *addr, size_t len,
  * the pages already logged, unless they were reset since), so what the
  * log gave plus what the scan gives is every page written.  Resetting in
  * the scan (WWATCH_GET_RESET) re-arms the pages, and the log goes on.
+ * To have the next write to a logged page logged too, re-arm what was
+ * read with wwatch_rearm() (below).
  */
 
 struct wwatch_log_opts {
@@ -250,6 +252,37 @@ int wwatch_log_fd(const struct wwatch *w);
  * wwatch_log_read().
  */
 int wwatch_log_wait(struct wwatch *w, int timeout_ms);
+
+/*
+ * Write-protects again every page of ranges[0..n) (since WWATCH_0.3), as
+ * a reset would: each one reads not written, and its next write is caught
+ * (and logged) again; pages not listed are left as they are, written or
+ * not.  Made for the write log's consumer, who has just learnt which
+ * pages were written and wants their next writes too: each event read is
+ * one range, { (uintptr_t)ev.addr, ev.len } (struct wwatch_range, from
+ * <linux/wwatch.h>), and the whole batch goes in one call.
+ *   ranges  each: start page aligned, len a non-zero multiple of the page
+ *           size, all of it watched (wwatch_add()), hugetlb memory by
+ *           whole huge pages.  Taken in array order; ranges sorted by
+ *           address cost the least (the module protects neighbours in
+ *           one page table under one lock and one TLB flush).
+ *   flags   must be 0.
+ *   done    out (optional): how many ranges, from the first, were
+ *           re-armed: n on success.  On an error, ranges[*done] is the
+ *           one that failed (it may be re-armed in part).
+ * Module backend: one WWATCH_IOC_REARM for the whole list (module ABI
+ * 1.2).  Native backend, or an older module: one UFFDIO_WRITEPROTECT per
+ * run of ranges that follow each other in the array and in memory (with
+ * an older module, a page emptied since it was written, e.g. by
+ * MADV_DONTNEED, is not armed and keeps reading written).
+ * Returns 0 or a negative errno: -EINVAL (NULL w, NULL ranges with n > 0,
+ * flags, a bad range), -ENOENT (a range not watched), -EFAULT (the module
+ * could not read the array), -EINTR (a fatal signal), -ENOMEM, -EAGAIN
+ * (native: retry, as UFFDIO_WRITEPROTECT says during a non-cooperative
+ * remap), or the errno of the ioctl.
+ */
+int wwatch_rearm(struct wwatch *w, const struct wwatch_range *ranges,
+		 size_t n, unsigned int flags, size_t *done);
 
 /* What wwatch_open() would do here, and why: for diagnostics. */
 struct wwatch_probe_info {

@@ -210,6 +210,29 @@ const char *ww_kernel_release(void);
 size_t ww_collect_pages(const struct wwatch_page_region *vec, size_t n,
 			uint64_t page, void **addrs, size_t filled, size_t cap);
 
+/* ---- re-arming (rearm.c) -------------------------------------------- */
+
+/* Write-protects [start, end) again: 0 or -errno. */
+typedef int (*ww_protect_fn)(void *ctx, uint64_t start, uint64_t end);
+
+/*
+ * The run of ranges that starts at v[i]: v[i], v[i + 1]... while each is
+ * valid (start and len multiples of `page`, len > 0, no wrap) and starts
+ * where the one before ends.  Returns the index after the run and sets
+ * [*start, *end); returns i itself when v[i] is not valid.
+ */
+size_t ww_rearm_run(const struct wwatch_range *v, size_t n, size_t i,
+		    uint64_t page, uint64_t *start, uint64_t *end);
+/*
+ * Calls protect() once per run of v[0..n), in order, until one fails or
+ * a range is not valid (-EINVAL); a run of several ranges that fails with
+ * -ENOENT (it may span two VMAs, which UFFDIO_WRITEPROTECT refuses before
+ * 6.7) is retried range by range.  *done: the ranges before the one that
+ * failed, or before the run (n when all went).  0 or -errno.
+ */
+int ww_rearm_runs(const struct wwatch_range *v, size_t n, uint64_t page,
+		  ww_protect_fn protect, void *ctx, size_t *done);
+
 /* ---- procpath.c ------------------------------------------------------ */
 
 /*

@@ -4,7 +4,8 @@
  * random and edge-case arguments at every ioctl (kernel and unmapped
  * pointers, unaligned, wrapping and overflowing ranges, huge vec_len, a
  * vector inside the range being protected, read-only and top-of-address-
- * space vectors, wrong sizes, unknown bits, closed and wrong-type fds,
+ * space vectors, re-arm lists that run into holes or claim 2^40 entries,
+ * wrong sizes, unknown bits, closed and wrong-type fds,
  * pids that do not exist, kernel threads and zombies) and requires each
  * call to succeed or fail with an errno the ABI documents, without
  * hanging; the guest's console check catches any kernel warning.  A
@@ -70,6 +71,7 @@ static struct {
 	char *edge;		/* a page followed by a hole */
 	char *top;		/* TOP_PAGE if we could map it, else NULL */
 	struct wwatch_page_region *vec;	/* NPAGES + 2 regions */
+	struct wwatch_range *ranges;	/* NPAGES re-arm entries */
 	int wfd, uffd;
 	int other[8];		/* fds of every other kind */
 	pid_t zombie, live;
@@ -152,6 +154,8 @@ static void world_up(void)
 		w.top = NULL;
 	w.vec = calloc(NPAGES + 2, sizeof(*w.vec));
 	assert_non_null(w.vec);
+	w.ranges = calloc(NPAGES, sizeof(*w.ranges));
+	assert_non_null(w.ranges);
 
 	assert_int_equal(pipe(pfd), 0);
 	w.other[0] = pfd[0];
@@ -197,6 +201,7 @@ static void world_down(void)
 	if (w.top)
 		munmap(w.top, WT_PAGE);
 	free(w.vec);
+	free(w.ranges);
 }
 
 /* Is [p, p + 1) mapped in this process? */
@@ -298,12 +303,16 @@ static bool allowed(unsigned long cmd, int err)
 	case WWATCH_IOC_LOG_SETUP:
 		return err == EINVAL || err == EBUSY || err == ENOMEM ||
 		       err == EFAULT;
+	case WWATCH_IOC_REARM:
+		return err == EINVAL || err == ENOENT || err == EFAULT ||
+		       err == EPERM || err == ESRCH || err == EINTR ||
+		       err == ENOMEM;
 	default:
 		return err == ENOTTY;
 	}
 }
 
-static unsigned long fuzz_counts[6], fuzz_ok[6];
+static unsigned long fuzz_counts[7], fuzz_ok[7];
 
 static void check(unsigned long cmd, int slot, long ret, int err)
 {
@@ -446,18 +455,18 @@ static void fuzz_scan(void)
 
 static void fuzz_unknown(void)
 {
-	static const unsigned int nrs[] = { 0, 1, 2, 3, 4 };
+	static const unsigned int nrs[] = { 0, 1, 2, 3, 4, 5, 6 };
 	unsigned long cmd;
 	char buf[256] = { 0 };
 	long ret;
 
 	switch (rnd() % 4) {
 	case 0:	/* a known number with a wrong size or direction */
-		cmd = _IOC(rnd() % 4, WWATCH_IOC_MAGIC, nrs[rnd() % 5],
+		cmd = _IOC(rnd() % 4, WWATCH_IOC_MAGIC, nrs[rnd() % 7],
 			   rnd() % 200);
 		break;
 	case 1:
-		cmd = _IOC(rnd() % 4, WWATCH_IOC_MAGIC, 5 + rnd() % 250,
+		cmd = _IOC(rnd() % 4, WWATCH_IOC_MAGIC, 7 + rnd() % 248,
 			   rnd() % 16384);
 		break;
 	case 2:
@@ -469,7 +478,8 @@ static void fuzz_unknown(void)
 	}
 	if (cmd == WWATCH_IOC_VERSION || cmd == WWATCH_IOC_ATTACH ||
 	    cmd == WWATCH_IOC_DETACH || cmd == WWATCH_IOC_TARGET ||
-	    cmd == WWATCH_IOC_SCAN || cmd == WWATCH_IOC_LOG_SETUP)
+	    cmd == WWATCH_IOC_SCAN || cmd == WWATCH_IOC_LOG_SETUP ||
+	    cmd == WWATCH_IOC_REARM)
 		return;
 	last_op = "unknown ioctl";
 	ret = ioctl(w.wfd, cmd, rnd() % 2 ? buf : arg_ptr(buf, 24));
@@ -521,6 +531,52 @@ static void fuzz_log(void)
 	munmap(p, len);
 }
 
+/*
+ * Re-arm lists: entries mostly on watched pages, else anywhere, with
+ * lengths that wrap, leave user space or cross into unwatched memory; the
+ * list itself ours, read-only, running into a hole, in the kernel, or a
+ * 2^40-entry count that access_ok() lets through up to the first hole.
+ */
+static void fuzz_rearm(void)
+{
+	uint64_t base = (uintptr_t)w.watched;
+	uint64_t lens[] = { 0, 1, WT_PAGE, 2 * WT_PAGE, NPAGES * WT_PAGE,
+			    (NPAGES + 1) * WT_PAGE, 2UL << 20, ~0ULL,
+			    (uint64_t)-(int64_t)WT_PAGE, 1ULL << 47, rnd() };
+	uint64_t counts[] = { 0, 1, NPAGES, WWATCH_REARM_CHUNK + 1, 1ULL << 40,
+			      ~0ULL, ~0ULL / 16 + 1, rnd() };
+	struct wwatch_rearm a;
+	unsigned int i, n = 1 + rnd() % NPAGES;
+	long ret;
+
+	for (i = 0; i < n; i++) {
+		w.ranges[i].start = rnd() % 4 ?
+				    base + (rnd() % NPAGES) * WT_PAGE :
+				    rnd_addr();
+		w.ranges[i].len = rnd() % 3 ? WT_PAGE : pick(lens, 11);
+	}
+	memset(&a, 0xa5, sizeof(a));
+	a.size = rnd_size(sizeof(a));
+	a.flags = rnd() % 3 ? 0 : rnd_bits(0);
+	a.count = rnd() % 2 ? n : pick(counts, 8);
+	switch (rnd() % 8) {
+	case 0: a.ranges = 0; break;
+	case 1: a.ranges = (uintptr_t)w.ro; break;
+	case 2: a.ranges = KADDR; break;
+	case 3: a.ranges = (uintptr_t)(w.edge + WT_PAGE - 16 * (rnd() % 4));
+		break;
+	case 4: a.ranges = rnd_addr(); break;
+	default:
+		a.ranges = (uintptr_t)w.ranges;
+		/* Past our entries only where the array cannot be read. */
+		if (a.count > n && a.count < (1ULL << 40))
+			a.count = n;
+	}
+	last_op = "REARM";
+	ret = ioctl(w.wfd, WWATCH_IOC_REARM, arg_ptr(&a, sizeof(a)));
+	check(WWATCH_IOC_REARM, 6, ret, errno);
+}
+
 /* Replaces the uffd / the wwatch fd now and then: attach, release paths. */
 static void fuzz_churn(void)
 {
@@ -562,7 +618,8 @@ static void test_fuzz(void **state)
 	double budget = getenv("WWATCH_FUZZ_ITERS") ? 1e12 : 30.0;
 	double t0 = now_s();
 	static const char *names[] = { "VERSION", "ATTACH/DETACH", "TARGET",
-				       "SCAN", "LOG_SETUP", "unknown" };
+				       "SCAN", "LOG_SETUP", "unknown",
+				       "REARM" };
 
 	(void)state;
 	if (!seed)
@@ -591,6 +648,7 @@ static void test_fuzz(void **state)
 		case 4: case 5: fuzz_target(); break;
 		case 6: fuzz_unknown(); break;
 		case 8: fuzz_log(); break;
+		case 9: fuzz_rearm(); break;
 		case 7:
 			if (rnd() % 16 == 0)
 				fuzz_churn();
@@ -603,15 +661,21 @@ static void test_fuzz(void **state)
 	alarm(0);
 	printf("fuzz: %" PRIu64 " iterations in %.1f s, seed %" PRIu64 "\n",
 	       iter, now_s() - t0, seed);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		printf("fuzz:   %-14s %8lu calls, %8lu succeeded\n",
 		       names[i], fuzz_counts[i], fuzz_ok[i]);
 
-	/* The watch still works after all that: a write is seen. */
+	/*
+	 * The watch still works after all that: a write is seen.  The last
+	 * iteration may have detached the uffd (each one re-attaches it
+	 * first): detached, the protecting scan skips the range and a write
+	 * to a page still protected would wait for a handler forever.
+	 */
 	{
 		struct wwatch_target t = { .size = sizeof(t) };
 		bool written[NPAGES];
 
+		(void)wt_attach(w.wfd, w.uffd);
 		assert_int_equal(ioctl(w.wfd, WWATCH_IOC_TARGET, &t), 0);
 		assert_true(ws_written_map(ws_wwatch(w.wfd), w.watched, NPAGES,
 					   true, written) >= 0);

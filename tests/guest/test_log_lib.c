@@ -30,6 +30,7 @@
 #include <cmocka.h>
 #include <wwatch.h>
 #include "guest_util.h"
+#include "lib_util.h"
 #include "scan_util.h"
 
 #define PG WT_PAGE
@@ -43,80 +44,6 @@ static char self_exe[4096];
 static pid_t gettid_(void)
 {
 	return (pid_t)syscall(SYS_gettid);
-}
-
-static struct wwatch *open_backend(enum wwatch_backend b)
-{
-	char why[512] = "";
-	struct wwatch_open_opts o = {
-		.size = sizeof(o), .backend = b, .errbuf = why,
-		.errbuf_len = sizeof(why),
-	};
-	struct wwatch *w = NULL;
-
-	if (wwatch_open(&w, &o))
-		fail_msg("opening the %s backend: %s", wwatch_backend_name(b),
-			 why);
-	return w;
-}
-
-/* A module handle with a log of `entries` (TID on). */
-static struct wwatch *open_logged(unsigned int entries)
-{
-	struct wwatch_log_opts lo = {
-		.size = sizeof(lo), .entries = entries, .flags = WWATCH_LOG_TID,
-	};
-	struct wwatch *w = open_backend(WWATCH_BACKEND_MODULE);
-
-	assert_int_equal(wwatch_log_enable(w, &lo), 0);
-	return w;
-}
-
-static char *watched(struct wwatch *w, size_t npages)
-{
-	char *p = wt_map_anon(npages * PG);
-
-	assert_non_null(p);
-	assert_int_equal(wwatch_add(w, p, npages * PG), 0);
-	return p;
-}
-
-static long page_of(const char *base, const void *addr)
-{
-	return (long)(((const char *)addr - base) / (long)PG);
-}
-
-/* Reads until the log is drained; adds the losses to *lost. */
-static size_t read_all(struct wwatch *w, struct wwatch_log_event *ev,
-		       size_t max, uint64_t *lost)
-{
-	size_t n = 0;
-	uint64_t l;
-	int r;
-
-	*lost = 0;
-	do {
-		r = wwatch_log_read(w, ev + n, max - n > 64 ? 64 : max - n, &l);
-		assert_true(r >= 0);
-		n += (size_t)r;
-		*lost += l;
-	} while (r > 0 && n < max);
-	return n;
-}
-
-/* Which pages of [p, p + npages) the scan reports written. */
-static void scan_written(struct wwatch *w, char *p, size_t npages,
-			 unsigned char *mark)
-{
-	void **a = calloc(npages, sizeof(*a));
-	size_t n = npages, i;
-
-	assert_non_null(a);
-	assert_int_equal(wwatch_get_written(w, p, npages * PG, 0, a, &n, NULL,
-					    NULL), 0);
-	for (i = 0; i < n; i++)
-		mark[page_of(p, a[i])] = 1;
-	free(a);
 }
 
 static int count_log_mappings(void)
@@ -141,11 +68,11 @@ static void test_in_order(void **state)
 	uint64_t lost;
 	int fds[2];
 	char *p;
-	struct wwatch *w = open_logged(0);	/* default size */
+	struct wwatch *w = wl_open_logged(0);	/* default size */
 	volatile char sink;
 
 	(void)state;
-	p = watched(w, 64);
+	p = wl_watched(w, 64);
 	assert_int_equal(wwatch_log_read(w, ev, 32, &lost), 0);
 	assert_int_equal(wwatch_log_wait(w, 0), 0);
 	for (i = 0; i < nw; i++)
@@ -161,13 +88,13 @@ static void test_in_order(void **state)
 	close(fds[1]);
 	assert_int_equal(wwatch_log_wait(w, 1000), 1);
 
-	n = read_all(w, ev, 32, &lost);
+	n = wl_read_all(w, ev, 32, &lost);
 	assert_int_equal(lost, 0);
 	assert_int_equal(n, nw + 1);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(ev[i].seq, i);
-		assert_int_equal(page_of(p, ev[i].addr), i < nw ? order[i] : 5);
-		assert_ptr_equal(ev[i].addr, p + page_of(p, ev[i].addr) * PG);
+		assert_int_equal(wl_page_of(p, ev[i].addr), i < nw ? order[i] : 5);
+		assert_ptr_equal(ev[i].addr, p + wl_page_of(p, ev[i].addr) * PG);
 		assert_int_equal(ev[i].len, PG);
 		assert_int_equal(ev[i].tid, gettid_());
 		assert_true(ev[i].cpu < (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
@@ -197,8 +124,8 @@ static void test_consumer_stops(void **state)
 	uint64_t lost;
 	size_t n, i;
 	long pg;
-	struct wwatch *w = open_logged(RING);
-	char *p = watched(w, NP);
+	struct wwatch *w = wl_open_logged(RING);
+	char *p = wl_watched(w, NP);
 
 	(void)state;
 	/* Nobody reads while 100 pages are written into 16 slots. */
@@ -206,11 +133,11 @@ static void test_consumer_stops(void **state)
 		p[(i * STRIDE % NP) * PG] = 1;
 		written[i * STRIDE % NP] = 1;
 	}
-	n = read_all(w, ev, NW, &lost);
+	n = wl_read_all(w, ev, NW, &lost);
 	assert_int_equal(n, RING);		/* the first 16, in order */
 	assert_int_equal(lost, NW - RING);
 	for (i = 0; i < n; i++) {
-		pg = page_of(p, ev[i].addr);
+		pg = wl_page_of(p, ev[i].addr);
 		assert_int_equal(pg, (long)(i * STRIDE % NP));
 		logged[pg] = 1;
 	}
@@ -218,7 +145,7 @@ static void test_consumer_stops(void **state)
 	assert_int_equal(lost, 0);		/* reported once */
 
 	/* The protocol: a loss means a scan; log + scan = what was written. */
-	scan_written(w, p, NP, scanned);
+	wl_scan_written(w, p, NP, scanned);
 	for (i = 0; i < NP; i++) {
 		assert_int_equal(logged[i] || scanned[i], written[i]);
 		assert_int_equal(scanned[i], written[i]);
@@ -228,7 +155,7 @@ static void test_consumer_stops(void **state)
 	assert_int_equal(wwatch_reset(w, p, NP * PG), 0);
 	p[0] = 1;
 	p[(NP - 1) * PG] = 1;
-	n = read_all(w, ev, NW, &lost);
+	n = wl_read_all(w, ev, NW, &lost);
 	assert_int_equal(n, 2);
 	assert_int_equal(lost, 0);
 	assert_int_equal(ev[0].seq, RING);
@@ -261,8 +188,8 @@ static void test_protocol_concurrent(void **state)
 {
 	static unsigned char logged[CNP], scanned[CNP];
 	struct wwatch_log_event ev[CRING];
-	struct wwatch *w = open_logged(CRING);
-	struct conc c = { .p = watched(w, CNP) };
+	struct wwatch *w = wl_open_logged(CRING);
+	struct conc c = { .p = wl_watched(w, CNP) };
 	uint64_t lost, nlost = 0, nlogged = 0;
 	long last = -1, pg;
 	pthread_t t;
@@ -280,7 +207,7 @@ static void test_protocol_concurrent(void **state)
 		n = wwatch_log_read(w, ev, CRING, &lost);
 		assert_true(n >= 0);
 		for (i = 0; i < n; i++) {
-			pg = page_of(c.p, ev[i].addr);
+			pg = wl_page_of(c.p, ev[i].addr);
 			assert_true(pg >= 0 && pg < CNP);
 			/* One thread writing upwards: the log goes upwards. */
 			assert_true(pg > last);
@@ -290,7 +217,7 @@ static void test_protocol_concurrent(void **state)
 		nlogged += (uint64_t)n;
 		if (lost) {
 			nlost += lost;
-			scan_written(w, c.p, CNP, scanned);
+			wl_scan_written(w, c.p, CNP, scanned);
 		}
 	} while (!done || n > 0 || lost);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -308,7 +235,7 @@ static void test_errors_and_close(void **state)
 {
 	struct wwatch_log_opts bad = { .size = sizeof(bad), .entries = 100 };
 	struct wwatch_log_event ev[4];
-	struct wwatch *w = open_backend(WWATCH_BACKEND_MODULE);
+	struct wwatch *w = wl_open(WWATCH_BACKEND_MODULE);
 	int before = count_log_mappings(), fd;
 	uint64_t lost;
 
@@ -343,7 +270,7 @@ static void test_native(void **state)
 		printf("SKIP: test_native: this kernel has no native write tracking (< 6.7, kernel_abi not Y), so there is no native backend to refuse a log\n");
 		skip();
 	}
-	w = open_backend(WWATCH_BACKEND_NATIVE);
+	w = wl_open(WWATCH_BACKEND_NATIVE);
 	assert_int_equal(wwatch_log_enable(w, NULL), -EOPNOTSUPP);
 	assert_int_equal(wwatch_log_read(w, ev, 4, &lost), -EOPNOTSUPP);
 	assert_int_equal(wwatch_log_fd(w), -EOPNOTSUPP);
@@ -351,7 +278,7 @@ static void test_native(void **state)
 	wwatch_close(w);
 	/* The same when the environment chooses it. */
 	setenv("WWATCH_BACKEND", "native", 1);
-	w = open_backend(WWATCH_BACKEND_AUTO);
+	w = wl_open(WWATCH_BACKEND_AUTO);
 	unsetenv("WWATCH_BACKEND");
 	assert_int_equal(wwatch_backend(w), WWATCH_BACKEND_NATIVE);
 	assert_int_equal(wwatch_log_enable(w, NULL), -EOPNOTSUPP);
@@ -628,26 +555,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_native),
 		cmocka_unit_test(test_cli),
 	};
-	struct wwatch_probe_info info = { .size = sizeof(info) };
 	ssize_t n;
+	int ret;
 
 	if (argc >= 3 && !strcmp(argv[1], "--writer"))
 		return writer_main(strtoul(argv[2], NULL, 10),
 				   argc > 3 && !strcmp(argv[3], "stop"));
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	unsetenv("WWATCH_BACKEND");
+	ret = wl_main_start(WWATCH_FEAT_LOG);
+	if (ret)
+		return ret;
 	kernel_native = wt_upstream_abi_served(NULL);
-	if (access(WWATCH_DEVICE_PATH, F_OK)) {
-		printf("SKIP: %s missing: the wwatch module is not loaded\n",
-		       WWATCH_DEVICE_PATH);
-		return 77;
-	}
-	wwatch_probe(&info, NULL);
-	if (info.module_error || !(info.module_features & WWATCH_FEAT_LOG)) {
-		printf("FAIL: the loaded module has no write log (error %d, features %#" PRIx64 ")\n",
-		       info.module_error, (uint64_t)info.module_features);
-		return 1;
-	}
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0)
 		return 1;

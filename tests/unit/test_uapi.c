@@ -91,6 +91,25 @@ static void test_log_layout(void **state)
 		WWATCH_FEAT_SCAN | WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT), 0);
 }
 
+/* The re-arm list (ABI 1.2): a log entry is one range as it stands. */
+static void test_rearm_layout(void **state)
+{
+	assert_int_equal(_IOC_SIZE(WWATCH_IOC_REARM), 40);
+	assert_int_equal(_IOC_DIR(WWATCH_IOC_REARM), _IOC_READ | _IOC_WRITE);
+	assert_int_equal(_IOC_NR(WWATCH_IOC_REARM), 6);
+	assert_int_equal(offsetof(struct wwatch_rearm, size), 0);
+	assert_int_equal(offsetof(struct wwatch_rearm, ranges), 16);
+	assert_int_equal(offsetof(struct wwatch_rearm, count), 24);
+	assert_int_equal(offsetof(struct wwatch_rearm, done), 32);
+	assert_int_equal(sizeof(struct wwatch_range), 16);
+	assert_int_equal(offsetof(struct wwatch_range, len), 8);
+	assert_int_equal(WWATCH_REARM_CHUNK * sizeof(struct wwatch_range), 4096);
+	assert_int_equal(WWATCH_FEAT_REARM & (WWATCH_FEAT_ASYNC_WP |
+		WWATCH_FEAT_SCAN | WWATCH_FEAT_TARGET | WWATCH_FEAT_THP_SPLIT |
+		WWATCH_FEAT_LOG), 0);
+	assert_true(WWATCH_ABI_MINOR >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +117,7 @@ int main(void)
 		cmocka_unit_test(test_bits_are_upstream),
 		cmocka_unit_test(test_ioctl_numbers),
 		cmocka_unit_test(test_log_layout),
+		cmocka_unit_test(test_rearm_layout),
 	};
 
 	return cmocka_run_group_tests_name("uapi", tests, NULL, NULL);

@@ -15,6 +15,8 @@
  *  - Unknown flag or category bits are rejected with EINVAL, so a bit never
  *    silently means nothing.
  *  - ioctls return 0 (or a count, for WWATCH_IOC_SCAN) or -1 with errno.
+ *  - User arrays are read in bounded chunks: no count a caller passes makes
+ *    the module allocate more than a fixed, small buffer.
  */
 #ifndef _UAPI_LINUX_WWATCH_H
 #define _UAPI_LINUX_WWATCH_H
@@ -26,7 +28,7 @@
 
 /* ABI version: major changes break callers, minor ones only add. */
 #define WWATCH_ABI_MAJOR	1
-#define WWATCH_ABI_MINOR	1
+#define WWATCH_ABI_MINOR	2
 
 #define WWATCH_IOC_MAGIC	0xB7
 
@@ -36,6 +38,7 @@
 #define WWATCH_FEAT_TARGET	(1ULL << 2) /* WWATCH_IOC_TARGET */
 #define WWATCH_FEAT_THP_SPLIT	(1ULL << 3) /* protected THPs split on write */
 #define WWATCH_FEAT_LOG		(1ULL << 4) /* WWATCH_IOC_LOG_SETUP (ABI 1.1) */
+#define WWATCH_FEAT_REARM	(1ULL << 5) /* WWATCH_IOC_REARM (ABI 1.2) */
 
 /*
  * WWATCH_IOC_VERSION: what the loaded module speaks.
@@ -152,8 +155,8 @@ struct wwatch_scan_arg {
  * From then on every write-protect fault that wwatch resolves in the
  * kernel for a uffd attached to this file (the first write to a protected
  * page) appends one entry, from inside the fault, with no system call and
- * no allocation.  Scans, UFFDIO_WRITEPROTECT and writes to pages that are
- * not protected append nothing.
+ * no allocation.  Scans, UFFDIO_WRITEPROTECT, WWATCH_IOC_REARM and writes
+ * to pages that are not protected append nothing.
  *
  * Layout of the mapping: struct wwatch_log_header at offset 0, then
  * `entries` struct wwatch_log_entry from entries_offset.  Entry number
@@ -234,6 +237,56 @@ struct wwatch_log_entry {
 	__u32 reserved;
 };
 
+/*
+ * Re-arming (ABI 1.2): WWATCH_IOC_REARM write-protects again, in one call,
+ * every page of a list of ranges, as a protecting scan would protect them
+ * (uffd-wp set and the entry write-protected, the TLB flushed, an emptied
+ * page armed again), so each page's next write faults, is logged and
+ * reads written again.  For a consumer of the write log: what it read can
+ * be re-armed with one system call instead of one UFFDIO_WRITEPROTECT per
+ * page or run, and each log entry is one range as it is (addr,
+ * 1 << page_shift).  Pages not in the list are left alone, written or not.
+ *
+ * The ranges are of the process this file targets (WWATCH_IOC_TARGET),
+ * taken in array order.  Each must be page aligned (start and len, len > 0,
+ * within user space), lie wholly in VMAs that are registered for uffd-wp
+ * with a userfaultfd attached to wwatch (what a WP_MATCHING scan protects:
+ * PAGE_IS_WPALLOWED), with no gap, and cover a hugetlb VMA by whole huge
+ * pages.  The first range that breaks a rule stops the call, untouched.
+ * Ranges may repeat or overlap; a page already protected stays as it is.
+ *
+ * Speed: consecutive ranges in the same page table (2 MiB on x86-64) share
+ * one page-table lock and one TLB flush, so a list sorted by address (a
+ * log of writes in address order, say) costs the least; any order works.
+ *
+ * `ranges` is read `WWATCH_REARM_CHUNK` entries at a time; `count` has no
+ * other limit.  `done` is written on every return after the argument
+ * checks: ranges [0, done) are re-armed.  On an error, the range at index
+ * `done` is the one that failed: untouched for EINVAL and ENOENT, maybe in
+ * part for EINTR and ENOMEM.
+ *
+ * Errors: EINVAL (bad size or flags, or range `done` is unaligned, empty,
+ * outside user space or cuts a huge page), ENOENT (range `done` holds a
+ * page outside such VMAs), EFAULT (the array cannot be read, from range
+ * `done` on, or `done` cannot be written), EPERM (the target is another
+ * process this caller may not write-protect: see WWATCH_IOC_TARGET), ESRCH
+ * (the target has no address space left), EINTR (a fatal signal), ENOMEM.
+ */
+#define WWATCH_REARM_CHUNK	256
+
+struct wwatch_range {
+	__u64 start;		/* page aligned */
+	__u64 len;		/* bytes, a multiple of the page size, > 0 */
+};
+
+struct wwatch_rearm {
+	__u64 size;		/* in: sizeof(struct wwatch_rearm) */
+	__u64 flags;		/* in: must be 0 */
+	__u64 ranges;		/* in: user pointer to struct wwatch_range[] */
+	__u64 count;		/* in: number of ranges */
+	__u64 done;		/* out: ranges re-armed, in array order */
+};
+
 #define WWATCH_IOC_VERSION	_IOWR(WWATCH_IOC_MAGIC, 0x00, struct wwatch_version)
 #define WWATCH_IOC_ATTACH	_IOW(WWATCH_IOC_MAGIC, 0x01, struct wwatch_attach)
 #define WWATCH_IOC_DETACH	_IOW(WWATCH_IOC_MAGIC, 0x02, struct wwatch_attach)
@@ -241,5 +294,6 @@ struct wwatch_log_entry {
 /* Returns the number of regions written to vec, or -1 with errno. */
 #define WWATCH_IOC_SCAN		_IOWR(WWATCH_IOC_MAGIC, 0x04, struct wwatch_scan_arg)
 #define WWATCH_IOC_LOG_SETUP	_IOWR(WWATCH_IOC_MAGIC, 0x05, struct wwatch_log_setup)
+#define WWATCH_IOC_REARM	_IOWR(WWATCH_IOC_MAGIC, 0x06, struct wwatch_rearm)
 
 #endif /* _UAPI_LINUX_WWATCH_H */
