@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
+#include "served_by.h"
 
 /* ---- the upstream definitions (include/uapi/linux/fs.h, 6.7) -------- */
 #ifndef PAGEMAP_SCAN
@@ -620,43 +621,6 @@ static void t_close_reopen(void)
 	munmap(p, 16 * page);
 }
 
-/* Is /dev/wwatch open in this process (the compatibility layer at work)? */
-static bool module_in_use(void)
-{
-	char link[300], target[256];
-	struct dirent *d;
-	bool found = false;
-	DIR *dir = opendir("/proc/self/fd");
-	ssize_t n;
-
-	while (dir && (d = readdir(dir))) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = 0;
-			found |= !strcmp(target, "/dev/wwatch");
-		}
-	}
-	if (dir)
-		closedir(dir);
-	return found;
-}
-
-/* Does wwatch.ko serve the upstream ABI to every process here? */
-static bool kernel_abi_on(void)
-{
-	char c = 0;
-	int fd = open("/sys/module/wwatch/parameters/kernel_abi",
-		      O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y';
-}
-
 int main(void)
 {
 	static const struct {
@@ -687,7 +651,7 @@ int main(void)
 	page = sysconf(_SC_PAGESIZE);
 	uffd = uffd_open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
 			 &granted);
-	kabi = kernel_abi_on();
+	kabi = served_kernel_abi_on();
 	if (uffd == -EINVAL && !expect) {
 		printf("SKIP: this kernel lacks UFFD_FEATURE_WP_ASYNC (Linux < 6.7): load the wwatch module (its kernel ABI serves every program), or run it under `wwatch run` with kernel_abi=N\n");
 		return 77;
@@ -706,7 +670,7 @@ int main(void)
 		printf("FAIL: /proc/self/pagemap: %s\n", strerror(errno));
 		return 1;
 	}
-	module = module_in_use();
+	module = served_module_in_use();
 	/* Both wwatch paths are exact: no kernel bug is tolerated there. */
 	served_by_module = module || kabi;
 	served = module ? "module" : kabi ? "kernel-abi" : "native";

@@ -43,6 +43,7 @@
 #include <linux/userfaultfd.h>
 
 #include "upstream_client.h"
+#include "served_by.h"
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -699,40 +700,6 @@ static void read_only_file(const char *dir, const char *fs)
 	unlink(a.path);
 }
 
-/* Is /dev/wwatch open in this process (the compatibility layer at work)? */
-static bool module_in_use(void)
-{
-	char link[300], target[256];
-	struct dirent *d;
-	bool found = false;
-	DIR *dir = opendir("/proc/self/fd");
-	ssize_t n;
-
-	while (dir && (d = readdir(dir))) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", d->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = 0;
-			found |= !strcmp(target, "/dev/wwatch");
-		}
-	}
-	if (dir)
-		closedir(dir);
-	return found;
-}
-
-static bool kernel_abi_on(void)
-{
-	char c = 0;
-	int fd = open("/sys/module/wwatch/parameters/kernel_abi", O_RDONLY);
-
-	if (fd >= 0 && read(fd, &c, 1) != 1)
-		c = 0;
-	if (fd >= 0)
-		close(fd);
-	return c == 'Y';
-}
-
 int main(void)
 {
 	const char *expect = getenv("WWATCH_EXPECT"), *served;
@@ -743,7 +710,7 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(240);	/* a write blocked on a synchronous uffd must fail, not hang */
-	kabi = kernel_abi_on();
+	kabi = served_kernel_abi_on();
 	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | CLIENT_USER_MODE_ONLY);
 	if (uffd < 0)
 		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -762,7 +729,7 @@ int main(void)
 		printf("FAIL: /proc/self/pagemap: %s\n", strerror(errno));
 		return 1;
 	}
-	module = module_in_use();
+	module = served_module_in_use();
 	served = module ? "module" : kabi ? "kernel-abi" : "native";
 	native = !module && !kabi;
 	printf("# served by: %s\n", served);
