@@ -446,6 +446,43 @@ static void test_memory_states(void **state)
 	close(mfd);
 }
 
+/*
+ * Regular files (module/file_wp.c): an ext4 file mapped shared and
+ * private, re-armed after a write and after writeback cleaned the page.
+ */
+static void test_ext4(void **state)
+{
+	struct wwatch *w = wl_open_logged(64);
+	char path[] = "/mnt/ext4/wwatch-rearm-XXXXXX";
+	int fd = mkstemp(path), shared;
+	char *m;
+
+	(void)state;
+	if (fd < 0) {
+		print_message("SKIP: cannot create a file on /mnt/ext4\n");
+		wwatch_close(w);
+		skip();
+	}
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 8 * PG), 0);
+	for (shared = 0; shared < 2; shared++) {
+		m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+			 shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+		assert_true(m != MAP_FAILED);
+		assert_int_equal(wwatch_add(w, m, 8 * PG), 0);
+		m[3 * PG] = 1;
+		expect_logged(w, m, PAGES(3));
+		rearm_and_rewrite(w, m, 3);
+		assert_int_equal(msync(m, 8 * PG, MS_SYNC), 0);
+		rearm_and_rewrite(w, m, 3);
+		expect_written(w, m, 8, PAGES(3));
+		assert_int_equal(wwatch_remove(w, m, 8 * PG), 0);
+		munmap(m, 8 * PG);
+	}
+	close(fd);
+	wwatch_close(w);
+}
+
 /* wwatch_rearm() on one backend. */
 static void lib_cycle(enum wwatch_backend b)
 {
@@ -504,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_thp),
 		cmocka_unit_test(test_hugetlb),
 		cmocka_unit_test(test_memory_states),
+		cmocka_unit_test(test_ext4),
 		cmocka_unit_test(test_lib),
 	};
 	int ret = wl_main_start(WWATCH_FEAT_LOG | WWATCH_FEAT_REARM);
