@@ -16,7 +16,8 @@
  * applies:
  *  - UFFDIO_REGISTER whose mode is WP alone (any VMA);
  *  - UNREGISTER and WRITEPROTECT, for a VMA this context registered for
- *    WP alone.
+ *    WP alone (and, in UNREGISTER's second pass, the VMAs its first pass
+ *    accepted, flags cleared or not).
  * Every other call, and every other task, gets the kernel's answer; the
  * UFFDIO_COPY/ZEROPAGE/CONTINUE paths never run with a call recorded, so
  * they still refuse such VMAs (EINVAL), as upstream does.
@@ -50,6 +51,9 @@ struct filewp_call {
 	const void *ctx;		/* struct userfaultfd_ctx *, never read */
 	unsigned int cmd;
 	bool wp_only;			/* UFFDIO_REGISTER: mode is WP alone */
+	/* UFFDIO_UNREGISTER: its second pass over the VMAs (see below). */
+	bool second_pass;
+	unsigned long last_start;
 };
 
 static LIST_HEAD(calls);
@@ -108,12 +112,26 @@ static bool filewp_allows(struct vm_area_struct *vma)
 	list_for_each_entry(c, &calls, node) {
 		if (c->task != current)
 			continue;
-		if (c->cmd == UFFDIO_REGISTER)
+		if (c->cmd == UFFDIO_REGISTER) {
 			ret = c->wp_only;
-		else
-			ret = vma->vm_userfaultfd_ctx.ctx == c->ctx &&
-			      (vma->vm_flags & WWATCH_VM_UFFD_FLAGS) ==
-			      VM_UFFD_WP;
+			break;
+		}
+		/*
+		 * UNREGISTER checks every VMA of the range, then walks them
+		 * again, unregistering, and asserts (BUG_ON) each one it
+		 * meets, which may be one it has just unregistered (its
+		 * flags gone): anonymous and shmem VMAs always pass.  The
+		 * second pass starts over at a lower or equal address, and
+		 * what it meets the first pass accepted.
+		 */
+		if (c->cmd == UFFDIO_UNREGISTER) {
+			if (vma->vm_start <= c->last_start)
+				c->second_pass = true;
+			c->last_start = vma->vm_start;
+		}
+		ret = c->second_pass ||
+		      (vma->vm_userfaultfd_ctx.ctx == c->ctx &&
+		       (vma->vm_flags & WWATCH_VM_UFFD_FLAGS) == VM_UFFD_WP);
 		break;
 	}
 	spin_unlock(&calls_lock);

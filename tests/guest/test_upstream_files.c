@@ -700,6 +700,59 @@ static void read_only_file(const char *dir, const char *fs)
 	unlink(a.path);
 }
 
+static int range_ioctl(unsigned long cmd, char *p, int from, int to)
+{
+	struct uffdio_register r = {
+		.range = { (uintptr_t)p + from * PG, (to - from) * PG },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	return ioctl(uffd, cmd, cmd == UFFDIO_REGISTER ? (void *)&r :
+		     (void *)&r.range) ? -errno : 0;
+}
+
+/*
+ * Registration in pieces: two mappings of one file side by side, an
+ * UNREGISTER that splits a registered VMA, then one over the rest and one
+ * over unregistered file VMAs (EINVAL for a regular file, as upstream).  6.1's UNREGISTER
+ * walks the VMAs twice and asserts each it meets; one it has just split
+ * and unregistered must not trip that (a kernel BUG once, on 6.1).
+ */
+static void register_pieces(const char *dir, const char *fs)
+{
+	struct area a = { .shared = true };
+	char *p;
+
+	snprintf(a.kind, sizeof(a.kind), "%s pieces", fs);
+	kind = a.kind;
+	if (!make_file(&a, dir))
+		return;
+	p = reserve(NP);
+	if (!CHECK_SYS(p && mmap(p, 32 * PG, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, a.fd, 0) == p &&
+		       mmap(p + 32 * PG, 32 * PG, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED, a.fd, 32 * PG) ==
+		       p + 32 * PG, "two mappings"))
+		goto out;
+	CHECK(range_ioctl(UFFDIO_REGISTER, p, 8, 56) == 0, "register 8-55");
+	CHECK(range_ioctl(UFFDIO_UNREGISTER, p, 12, 20) == 0,
+	      "unregister 12-19 (splits)");
+	CHECK(range_ioctl(UFFDIO_UNREGISTER, p, 20, 56) == 0,
+	      "unregister 20-55 (over both mappings)");
+	/* Unregistered shmem VMAs pass the check; regular files do not. */
+	CHECK(range_ioctl(UFFDIO_UNREGISTER, p, 8, 56) ==
+	      (strcmp(fs, "tmpfs") ? -EINVAL : 0),
+	      "unregister 8-55, mostly unregistered: EINVAL (tmpfs: 0)");
+	CHECK(range_ioctl(UFFDIO_UNREGISTER, p, 8, 12) == 0, "unregister 8-11");
+	CHECK(range_ioctl(UFFDIO_REGISTER, p, 0, NP) == 0, "register all again");
+	CHECK(range_ioctl(UFFDIO_UNREGISTER, p, 0, NP) == 0, "unregister all");
+out:
+	if (p)
+		munmap(p, NP * PG);
+	close(a.fd);
+	unlink(a.path);
+}
+
 int main(void)
 {
 	const char *expect = getenv("WWATCH_EXPECT"), *served;
@@ -743,6 +796,8 @@ int main(void)
 	one_area("/dev/shm", "tmpfs", false);
 	read_only_file("/mnt/ext4", "ext4");
 	read_only_file("/dev/shm", "tmpfs");
+	register_pieces("/mnt/ext4", "ext4");
+	register_pieces("/dev/shm", "tmpfs");
 	printf("%d passed, %d failed", passed, failed);
 	if (xfails)
 		printf(", %d expected kernel deviation(s)", xfails);
