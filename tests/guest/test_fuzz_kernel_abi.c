@@ -34,6 +34,9 @@
 #include "guest_util.h"
 
 #define ARENA_PAGES	256
+/* The ext4 file inside the arena (map_file_pages()), in pages. */
+#define FILE_AT		64
+#define FILE_PAGES	64
 #define NUFFD		8
 #define KADDR		0xffffffff81000000ULL
 
@@ -170,6 +173,27 @@ static void fuzz_api(void)
 	check(K_API, ioctl(uffds[i], UFFDIO_API, rnd_ptr(&a)));
 }
 
+/*
+ * Before 6.7 UFFDIO_WRITEPROTECT takes a range within one VMA: the
+ * protection of a registered range keeps to the arena's segment (anonymous,
+ * the ext4 file, anonymous) its start is in, so that it can succeed.
+ */
+static void clip_to_segment(struct uffdio_range *r)
+{
+	uint64_t a = (uintptr_t)arena, off = r->start - a, seg_end;
+
+	if (r->start < a || off >= ARENA_PAGES * WT_PAGE)
+		return;
+	if (off < FILE_AT * WT_PAGE)
+		seg_end = FILE_AT * WT_PAGE;
+	else if (off < (FILE_AT + FILE_PAGES) * WT_PAGE)
+		seg_end = (FILE_AT + FILE_PAGES) * WT_PAGE;
+	else
+		seg_end = ARENA_PAGES * WT_PAGE;
+	if (r->len > seg_end - off)
+		r->len = seg_end - off;
+}
+
 static void fuzz_range_ioctl(void)
 {
 	int slot = rnd() % NUFFD, fd = uffds[slot];
@@ -189,6 +213,7 @@ static void fuzz_range_ioctl(void)
 	if (use_registered) {
 		wp.range = registered[slot];
 		wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+		clip_to_segment(&wp.range);
 	}
 	snprintf(last_op, sizeof(last_op),
 		 "range ioctl: reg %#llx+%#llx mode %#llx, wp %#llx+%#llx mode %#llx",
@@ -371,8 +396,6 @@ static void check_still_exact(void)
  * of a file on the guest's ext4 disk (module/file_wp.c registers it for
  * async contexts), so random ranges mix anonymous and regular-file VMAs.
  */
-#define FILE_AT		64
-#define FILE_PAGES	64
 static void map_file_pages(char *at)
 {
 	char path[] = "/mnt/ext4/wwatch-fuzz-kabi-XXXXXX";
