@@ -220,7 +220,8 @@ static void fuzz_range_ioctl(void)
 		 (unsigned long long)r.range.start, (unsigned long long)r.range.len,
 		 (unsigned long long)r.mode, (unsigned long long)wp.range.start,
 		 (unsigned long long)wp.range.len, (unsigned long long)wp.mode);
-	switch (rnd() % 3) {
+	/* Protecting what was registered gets a turn of its own. */
+	switch (use_registered && coin(2) ? 2 : rnd() % 3) {
 	case 0:
 		if (ioctl(fd, UFFDIO_REGISTER, rnd_ptr(&r)) == 0) {
 			registered[slot] = r.range;
