@@ -72,33 +72,18 @@ struct area {
 	struct page_model m[NP];
 };
 
-static int passed, failed, xfails, pagemap, uffd;
+static int xfails, pagemap, uffd;
 static bool native;		/* the kernel's own feature serves the calls */
 static unsigned char next_val = 0x80;
 static const char *kind = "setup";
 
-static bool check(bool ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return true;
-	}
-	failed++;
-	printf("  FAILED (%s, line %d): ", kind, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return false;
-}
-#define CHECK(ok, ...) check((ok), __LINE__, __VA_ARGS__)
+#define CHECK(ok, ...) client_check((ok), kind, __LINE__, __VA_ARGS__)
 /* A check of system calls: errno is read after them, with ": <error>" added. */
 #define CHECK_SYS(ok, fmt, ...) ({					\
 	bool ok_ = (ok);						\
 	int err_ = errno;						\
-	check(ok_, __LINE__, fmt ": %s", ##__VA_ARGS__, strerror(err_));	\
+	client_check(ok_, kind, __LINE__, fmt ": %s", ##__VA_ARGS__,	\
+		     strerror(err_));					\
 })
 
 static long scan(char *p, size_t npages, struct region *v, size_t n,
@@ -234,7 +219,7 @@ static void verify(struct area *a, const char *step)
 			      want & IS_WRITTEN ? "written" : "clean");
 	}
 	if (!bad)
-		passed++;
+		client_passed++;
 	if (d1 || d3) {
 		xfails++;
 		printf("  XFAIL %s / %s: the kernel's PAGEMAP_SCAN, as 6.12's (docs/scan.md), reads %d empty PTE(s) clean (D1) and %d unmapped protected page(s) written in its fast path (D3); current upstream is exact\n",
@@ -339,7 +324,7 @@ static void reset(struct area *a, const char *step)
 		a->m[i].prot = true;
 	}
 	if (!bad)
-		passed++;
+		client_passed++;
 	if (extra) {
 		xfails++;
 		printf("  XFAIL %s / %s: the kernel's get-and-reset reports %d protected page(s) written (D3, docs/scan.md)\n",
@@ -798,9 +783,9 @@ int main(void)
 	read_only_file("/dev/shm", "tmpfs");
 	register_pieces("/mnt/ext4", "ext4");
 	register_pieces("/dev/shm", "tmpfs");
-	printf("%d passed, %d failed", passed, failed);
+	printf("%d passed, %d failed", client_passed, client_failed);
 	if (xfails)
 		printf(", %d expected kernel deviation(s)", xfails);
 	printf("\n");
-	return failed ? 1 : 0;
+	return client_failed ? 1 : 0;
 }

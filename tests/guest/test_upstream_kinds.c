@@ -34,25 +34,9 @@
 #define PG 4096UL
 #define HPG (2UL << 20)
 
-static int passed, failed, pagemap, uffd;
+static int pagemap, uffd;
 
-static bool check(bool ok, const char *kind, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return true;
-	}
-	failed++;
-	printf("  FAILED (%s, line %d): ", kind, line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return false;
-}
-#define CHECK(ok, ...) check((ok), kind, __LINE__, __VA_ARGS__)
+#define CHECK(ok, ...) client_check((ok), kind, __LINE__, __VA_ARGS__)
 
 /* One scan: regions or -errno. */
 static long scan(char *p, size_t len, struct region *v, size_t n,
@@ -228,6 +212,6 @@ int main(void)
 		sequence(kind, p, HPG, PG, IS_PRESENT, true);
 	}
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	printf("%d passed, %d failed\n", client_passed, client_failed);
+	return client_failed ? 1 : 0;
 }

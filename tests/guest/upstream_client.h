@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -37,6 +39,32 @@ struct scan_arg {
 #define FEAT_WP_UNPOPULATED	(1 << 13)
 #define FEAT_WP_ASYNC		(1 << 15)
 #define CLIENT_USER_MODE_ONLY	1
+
+/*
+ * The programs' own checks (Debian ships no static libcmocka): a failed
+ * one prints what was being checked (@what), the line and why, and each
+ * is counted for the summary.
+ */
+static int client_passed __attribute__((unused));
+static int client_failed __attribute__((unused));
+
+static inline __attribute__((format(printf, 4, 5)))
+bool client_check(bool ok, const char *what, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		client_passed++;
+		return true;
+	}
+	client_failed++;
+	printf("  FAILED (%s, line %d): ", what, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return false;
+}
 
 /*
  * A userfaultfd with WP_ASYNC|WP_UNPOPULATED, as Wine opens it; on a
