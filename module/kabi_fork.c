@@ -134,9 +134,10 @@ static unsigned int adopt_children(struct list_head *fcs,
 			continue;
 		entry = wwatch_engine_ctx_alloc();
 		if (!entry || !try_module_get(THIS_MODULE)) {
-			kfree(entry);
-			pr_warn_ratelimited("out of memory: the child of pid %d gets a synchronous userfaultfd\n",
+			pr_warn_ratelimited("%s: the child of pid %d gets a synchronous userfaultfd\n",
+					    entry ? "unloading" : "out of memory",
 					    task_pid_nr(current));
+			kfree(entry);
 			continue;
 		}
 		if (wwatch_engine_adopt(fctx->new, flags, entry, false) < 0) {
