@@ -42,6 +42,8 @@ struct wwatch_scan {
 	/* The VMA being walked. */
 	unsigned long vma_cats;		/* WPALLOWED, SOFT_DIRTY of the VMA */
 	bool vma_uffd_wp;		/* VM_UFFD_WP: uffd-wp bits count */
+	/* (entry & prot_mask) == prot_val: a present entry it protects. */
+	pteval_t prot_mask, prot_val;
 
 	/* Regions found and not yet copied out. */
 	struct wwatch_page_region *buf;
@@ -52,8 +54,12 @@ struct wwatch_scan {
 	bool stopped;			/* walk_end says where the walk stopped */
 	unsigned long walk_end;
 
-	/* Range of the PTE table being walked whose TLB entries are stale. */
+	/*
+	 * Range whose TLB entries are stale: of the PTE table being walked,
+	 * or with defer_flush of the whole piece of the walk (scan.c).
+	 */
 	unsigned long flush_start, flush_end;
+	bool defer_flush;
 };
 
 /* scan.c */
@@ -102,10 +108,26 @@ void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 int wwatch_scan_arm(struct wwatch_scan *s, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end);
 void wwatch_scan_flush_ptes(struct wwatch_scan *s);
+void wwatch_scan_flush_deferred(struct wwatch_scan *s);
 
 /* scan_hugetlb.c */
 int wwatch_scan_hugetlb(struct wwatch_scan *s, struct vm_area_struct *vma,
 			unsigned long start, unsigned long end);
+
+/* A present entry with these bits is writable: it always reads written. */
+#define WWATCH_PTE_WRITABLE	(_PAGE_PRESENT | _PAGE_RW)
+
+/*
+ * _PAGE_DIRTY where a present entry without _PAGE_RW but with it is
+ * writable all the same (a shadow-stack page, 6.6+ on a CPU with shadow
+ * stacks: pte_write() says so), else 0.  Asked of the kernel's own
+ * pte_write() rather than of its version or of CPU features.
+ */
+static inline pteval_t wwatch_pte_shstk_bit(void)
+{
+	return pte_write(native_make_pte(_PAGE_PRESENT | _PAGE_DIRTY)) ?
+	       _PAGE_DIRTY : 0;
+}
 
 /* A PMD that maps (or migrates) a huge page rather than a PTE table. */
 static inline bool wwatch_pmd_is_huge(pmd_t pmd)

@@ -2,7 +2,10 @@
 /*
  * Write protection by the scan (WP_MATCHING): setting uffd-wp on what a
  * scan reported, under the page-table lock, keeping the accessed and
- * dirty bits, with the TLB flushed before the lock is dropped.  Entries
+ * dirty bits.  The TLB is flushed once per piece of the walk, after the
+ * page-table locks are dropped, with the mm's flush-pending count raised
+ * meanwhile, as the kernel's own UFFDIO_WRITEPROTECT and mprotect() do
+ * (scan.c says why); rearm.c flushes per PTE table, under its lock.  Entries
  * are made read-only explicitly: on 6.1 and older, pte_mkuffd_wp() and
  * pmd_mkuffd_wp() only set the bit (later kernels wrprotect as well).
  *
@@ -23,26 +26,42 @@
 #include <linux/userfaultfd_k.h>
 #include "scan.h"
 
-/* Widens the range to flush to @addr's page (rearm.c goes in any order). */
-static void scan_note_flush(struct wwatch_scan *s, unsigned long addr)
+/* Widens the range to flush to [start, end) (rearm.c goes in any order). */
+static void scan_note_flush(struct wwatch_scan *s, unsigned long start,
+			    unsigned long end)
 {
 	if (!s->flush_end) {
-		s->flush_start = addr;
-		s->flush_end = addr + PAGE_SIZE;
+		s->flush_start = start;
+		s->flush_end = end;
 		return;
 	}
-	s->flush_start = min(s->flush_start, addr);
-	s->flush_end = max(s->flush_end, addr + PAGE_SIZE);
+	s->flush_start = min(s->flush_start, start);
+	s->flush_end = max(s->flush_end, end);
 }
 
-/* Flushes what wwatch_scan_protect_pte() made read-only; PTE lock held. */
-void wwatch_scan_flush_ptes(struct wwatch_scan *s)
+static void scan_flush(struct wwatch_scan *s)
 {
 	if (!s->flush_end)
 		return;
 	wwatch_sym.flush_tlb_mm_range(s->mm, s->flush_start, s->flush_end,
 				      PAGE_SHIFT, false);
 	s->flush_end = 0;
+}
+
+/*
+ * Flushes what wwatch_scan_protect_pte() made read-only; PTE lock held.
+ * Unless the flush is deferred to the end of the piece.
+ */
+void wwatch_scan_flush_ptes(struct wwatch_scan *s)
+{
+	if (!s->defer_flush)
+		scan_flush(s);
+}
+
+/* The deferred flush of a piece (scan.c), PTE locks dropped. */
+void wwatch_scan_flush_deferred(struct wwatch_scan *s)
+{
+	scan_flush(s);
 }
 
 /*
@@ -69,21 +88,45 @@ static bool scan_armed_none(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
+ * Makes the present PTE @ptep read-only with uffd-wp, keeping an accessed
+ * or dirty bit a CPU sets meanwhile: one compare-and-exchange on the
+ * entry, as the kernel's ptep_set_wrprotect() does its clear_bit(),
+ * rather than ptep_modify_prot_start() and _commit(), two calls through
+ * pv_ops per page for the same result on bare metal and under KVM.  A Xen
+ * PV guest's page tables are written through the hypervisor: there the
+ * pair is kept.
+ */
+static inline void scan_protect_present(struct vm_area_struct *vma,
+					unsigned long addr, pte_t *ptep)
+{
+	pteval_t old;
+	pte_t new;
+
+	if (cpu_feature_enabled(X86_FEATURE_XENPV)) {
+		new = ptep_modify_prot_start(vma, addr, ptep);
+		ptep_modify_prot_commit(vma, addr, ptep, new,
+					pte_mkuffd_wp(pte_wrprotect(new)));
+		return;
+	}
+	old = native_pte_val(ptep_get(ptep));
+	do {
+		new = pte_mkuffd_wp(pte_wrprotect(native_make_pte(old)));
+	} while (!try_cmpxchg(&ptep->pte, &old, native_pte_val(new)));
+}
+
+/*
  * Write-protects the PTE @ptep (which held @pte when read under the lock,
- * still held).  A present entry is read and rewritten atomically, so an
- * accessed or dirty bit the CPU sets meanwhile is kept; its TLB entry is
- * flushed by wwatch_scan_flush_ptes() before the lock goes.
+ * still held).  A present entry's TLB entry is flushed by
+ * wwatch_scan_flush_ptes() before the lock goes.
  */
 void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 			     unsigned long addr, pte_t *ptep, pte_t pte)
 {
-	pte_t old, new;
+	pte_t new;
 
 	if (pte_present(pte)) {
-		old = ptep_modify_prot_start(vma, addr, ptep);
-		ptep_modify_prot_commit(vma, addr, ptep, old,
-					pte_mkuffd_wp(pte_wrprotect(old)));
-		scan_note_flush(s, addr);
+		scan_protect_present(vma, addr, ptep);
+		scan_note_flush(s, addr, addr + PAGE_SIZE);
 	} else if (pte_none(pte)) {
 		if (scan_armed_none(vma, addr, &new))
 			set_pte_at(vma->vm_mm, addr, ptep, new);
@@ -136,19 +179,30 @@ static pmd_t *scan_alloc_pmd(struct mm_struct *mm, unsigned long addr)
 /*
  * Protects every PTE of [addr, end), within one PTE table whose lock is
  * held, @ptep being the entry of @addr; what is protected already is left
- * as it is.  The caller flushes (wwatch_scan_flush_ptes()) before unlocking.
+ * as it is.  A writable entry (the common one: a page written since the
+ * last scan) is told by one test.  The caller flushes
+ * (wwatch_scan_flush_ptes()) before unlocking.
  */
 void wwatch_scan_protect_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
 			      pte_t *ptep, unsigned long addr,
 			      unsigned long end)
 {
+	const pteval_t w = WWATCH_PTE_WRITABLE;
+	unsigned long a;
+	bool flush = false;
 	pte_t pte;
 
-	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+	for (a = addr; a < end; a += PAGE_SIZE, ptep++) {
 		pte = ptep_get(ptep);
-		if (!wwatch_pte_protected(s, pte))
-			wwatch_scan_protect_pte(s, vma, addr, ptep, pte);
+		if ((native_pte_val(pte) & w) == w) {
+			scan_protect_present(vma, a, ptep);
+			flush = true;
+		} else if (!wwatch_pte_protected(s, pte)) {
+			wwatch_scan_protect_pte(s, vma, a, ptep, pte);
+		}
 	}
+	if (flush)
+		scan_note_flush(s, addr, end);
 }
 
 /* Arms the PTEs of [addr, end), within one PTE table; 0 or retry. */
