@@ -71,8 +71,8 @@ void wwatch_scan_notify_start(struct mmu_notifier_range *range,
 void wwatch_scan_notify_end(struct mmu_notifier_range *range);
 
 /* scan_out.c */
-int wwatch_scan_emit(struct wwatch_scan *s, unsigned long cats,
-		     unsigned long addr, unsigned long *end);
+int __wwatch_scan_emit(struct wwatch_scan *s, unsigned long cats,
+		       unsigned long addr, unsigned long *end);
 void wwatch_scan_unemit(struct wwatch_scan *s, unsigned long addr,
 			unsigned long end);
 
@@ -113,6 +113,38 @@ void wwatch_scan_flush_deferred(struct wwatch_scan *s);
 /* scan_hugetlb.c */
 int wwatch_scan_hugetlb(struct wwatch_scan *s, struct vm_area_struct *vma,
 			unsigned long start, unsigned long end);
+
+/*
+ * Reports the wanted pages [addr, *end) with categories @cats (the
+ * masked categories are what is reported); returns WWATCH_WALK_GO or, with
+ * *end pulled back, WWATCH_WALK_FULL (scan_out.c).  Inline, for the walk's
+ * inner loop, where the page budget and a region slot are left: the new
+ * pages extend the last region or take the next slot.
+ */
+static __always_inline int wwatch_scan_emit(struct wwatch_scan *s,
+					    unsigned long cats,
+					    unsigned long addr,
+					    unsigned long *end)
+{
+	unsigned long pages = (*end - addr) >> PAGE_SHIFT;
+	struct wwatch_page_region *r;
+
+	if (!s->buf || s->buf_used >= s->buf_cap ||
+	    pages > s->arg.max_pages - s->found)
+		return __wwatch_scan_emit(s, cats, addr, end);
+	cats &= s->arg.return_mask;
+	r = &s->buf[s->buf_used];
+	if (s->buf_used && r[-1].end == addr && r[-1].categories == cats) {
+		r[-1].end = *end;
+	} else {
+		r->start = addr;
+		r->end = *end;
+		r->categories = cats;
+		s->buf_used++;
+	}
+	s->found += pages;
+	return WWATCH_WALK_GO;
+}
 
 /* A present entry with these bits is writable: it always reads written. */
 #define WWATCH_PTE_WRITABLE	(_PAGE_PRESENT | _PAGE_RW)

@@ -2,7 +2,8 @@
 /*
  * The output side of the scan: the bounded buffer of regions the wanted
  * pages go into, with max_pages and the merging of neighbours with equal
- * categories (the matching rule itself is inline, in scan.h).
+ * categories (the matching rule and the emit's common case are inline,
+ * in scan.h).
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -15,14 +16,16 @@ static void scan_stop_at(struct wwatch_scan *s, unsigned long addr)
 }
 
 /*
- * Reports the wanted pages [addr, *end) with categories @cats.  Without an
- * output vector nothing is recorded (and max_pages does not apply).
- * Otherwise *end is pulled back to where the page budget runs out, or to
- * @addr when no region slot is left; the walk must then stop there, which
- * is recorded as walk_end and told by returning WWATCH_WALK_FULL.
+ * Reports the wanted pages [addr, *end) with categories @cats: every case
+ * of wwatch_scan_emit() (scan.h), which handles the common ones inline.
+ * Without an output vector nothing is recorded (and max_pages does not
+ * apply).  Otherwise *end is pulled back to where the page budget runs
+ * out, or to @addr when no region slot is left; the walk must then stop
+ * there, which is recorded as walk_end and told by returning
+ * WWATCH_WALK_FULL.
  */
-int wwatch_scan_emit(struct wwatch_scan *s, unsigned long cats,
-		     unsigned long addr, unsigned long *end)
+int __wwatch_scan_emit(struct wwatch_scan *s, unsigned long cats,
+		       unsigned long addr, unsigned long *end)
 {
 	struct wwatch_page_region *last;
 	unsigned long pages, total;

@@ -142,46 +142,50 @@ static __always_inline bool ptes_all(pte_t *ptep, pteval_t mask,
 }
 #undef PTE_OFF
 
-/* The first entry of ptep[i, n) that reads written, or n. */
+/*
+ * The first entry of ptep[i, n) that reads written (@written) or
+ * protected (!@written), or n.  An entry with (entry & mask) == val is
+ * known not to be it: runs of those are skipped SCAN_GROUP at a time,
+ * from aligned indexes; only the others get the full test.
+ */
+static __always_inline unsigned long scan_next(const struct wwatch_scan *s,
+					       pte_t *ptep, unsigned long i,
+					       unsigned long n, pteval_t mask,
+					       pteval_t val, bool written)
+{
+	unsigned long stop;
+	pte_t pte;
+
+	while (i < n) {
+		if (!(i % SCAN_GROUP)) {
+			while (i + SCAN_GROUP <= n &&
+			       ptes_all(ptep + i, mask, val))
+				i += SCAN_GROUP;
+			if (i >= n)
+				break;
+		}
+		stop = min(round_up(i + 1, SCAN_GROUP), n);
+		for (; i < stop; i++) {
+			pte = ptep_get(ptep + i);
+			if ((native_pte_val(pte) & mask) != val &&
+			    wwatch_pte_protected(s, pte) != written)
+				return i;
+		}
+	}
+	return n;
+}
+
 static unsigned long next_written(const struct wwatch_scan *s, pte_t *ptep,
 				  unsigned long i, unsigned long n)
 {
-	pteval_t mask = s->prot_mask, val = s->prot_val;
-	pte_t pte;
-
-	for (; i < n; i++) {
-		if (!(i % SCAN_GROUP) && i + SCAN_GROUP <= n &&
-		    ptes_all(ptep + i, mask, val)) {
-			i += SCAN_GROUP - 1;
-			continue;
-		}
-		pte = ptep_get(ptep + i);
-		if ((native_pte_val(pte) & mask) != val &&
-		    !wwatch_pte_protected(s, pte))
-			break;
-	}
-	return i;
+	return scan_next(s, ptep, i, n, s->prot_mask, s->prot_val, true);
 }
 
-/* The first entry of ptep[i, n) that is protected, or n. */
 static unsigned long next_protected(const struct wwatch_scan *s, pte_t *ptep,
 				    unsigned long i, unsigned long n)
 {
-	const pteval_t w = WWATCH_PTE_WRITABLE;
-	pte_t pte;
-
-	for (; i < n; i++) {
-		if (!(i % SCAN_GROUP) && i + SCAN_GROUP <= n &&
-		    ptes_all(ptep + i, w, w)) {
-			i += SCAN_GROUP - 1;
-			continue;
-		}
-		pte = ptep_get(ptep + i);
-		if ((native_pte_val(pte) & w) != w &&
-		    wwatch_pte_protected(s, pte))
-			break;
-	}
-	return i;
+	return scan_next(s, ptep, i, n, WWATCH_PTE_WRITABLE,
+			 WWATCH_PTE_WRITABLE, false);
 }
 
 /*
