@@ -10,13 +10,13 @@
  * or run, which made log + re-arm dearer than one protecting scan from
  * below 1% of a range written (docs/benchmarks.md).  Here the list is
  * copied in chunks of WWATCH_REARM_CHUNK entries, the mmap lock is taken
- * once per chunk, and consecutive ranges in the same PTE table share one
- * page-table lock, one TLB flush and one mmu-notifier call.
+ * and the TLB flushed once per chunk, and consecutive ranges in the same
+ * PTE table share one page-table lock and one mmu-notifier call.
  *
  * The protection is the scan's (scan_prot.c: uffd-wp set and the entry
  * write-protected with its accessed and dirty bits kept, empty entries
- * armed, the TLB flushed before the lock goes), on the VMAs a protecting
- * scan would protect (wwatch_engine_vma_watched()).  Anything but a PTE
+ * armed, the TLB flush deferred as in a scan's piece), on the VMAs a
+ * protecting scan would protect (wwatch_engine_vma_watched()).  Anything but a PTE
  * table that exists (no table yet, a THP, hugetlb, a range over more than
  * one table) goes through the scan's own walk (scan_walk.c).
  */
@@ -41,12 +41,11 @@ struct rearm {
 	struct mmu_notifier_range range;
 };
 
-/* Flushes what was protected under the table lock, then drops it. */
+/* Drops the table lock (the TLB is flushed per chunk, rearm_run()). */
 static void rearm_unlock(struct rearm *r)
 {
 	if (!r->ptl)
 		return;
-	wwatch_scan_flush_ptes(&r->s);
 	pte_unmap_unlock(r->ptep0, r->ptl);
 	r->ptl = NULL;
 	wwatch_scan_notify_end(&r->range);
@@ -228,7 +227,9 @@ static long rearm_run(struct rearm *r, struct wwatch_rearm *a,
 		if (fatal_signal_pending(current) ||
 		    mmap_read_lock_killable(r->s.mm))
 			return -EINTR;
+		wwatch_scan_protect_begin(&r->s);
 		ret = rearm_chunk(r, buf, n, &k) ?: ret;
+		wwatch_scan_protect_end(&r->s);
 		a->done += k;
 		mmap_read_unlock(r->s.mm);
 		cond_resched();

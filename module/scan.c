@@ -8,7 +8,6 @@
  * docs/scan.md says where and why wwatch differs from upstream.
  */
 #include <linux/mm.h>
-#include <linux/mm_inline.h>
 #include <linux/mmu_notifier.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -98,18 +97,6 @@ void wwatch_scan_notify_end(struct mmu_notifier_range *range)
 /*
  * One piece of the walk: from @start to the end of the range, or until
  * the buffer is full.  Returns WWATCH_WALK_* or -errno.
- *
- * A write-protecting piece flushes the TLB once, at its end, rather than
- * once per PTE table under that table's lock (upstream's PAGEMAP_SCAN):
- * a flush per table was a tenth of the cost of a get-and-reset of a GiB
- * (docs/benchmarks.md).  Meanwhile the mm's tlb_flush_pending count is
- * raised, which is how the kernel's own UFFDIO_WRITEPROTECT and
- * mprotect() defer theirs: do_wp_page() and KSM flush first when they
- * see it, before copying or merging a page another CPU could still write
- * through a stale TLB entry.  fork() and mprotect() take the mmap lock
- * for writing, so they wait for the flush.  A write through a stale entry
- * before the flush is a write during the call, which the page was reported
- * for.
  */
 static int scan_piece(struct wwatch_scan *s, unsigned long start)
 {
@@ -122,13 +109,11 @@ static int scan_piece(struct wwatch_scan *s, unsigned long start)
 		return -EINTR;
 	if (s->wp) {
 		wwatch_scan_notify_start(&range, s->mm, start, s->arg.end);
-		inc_tlb_flush_pending(s->mm);
-		s->defer_flush = true;
+		wwatch_scan_protect_begin(s);
 	}
 	ret = wwatch_scan_walk(s, start, s->arg.end);
 	if (s->wp) {
-		wwatch_scan_flush_deferred(s);
-		dec_tlb_flush_pending(s->mm);
+		wwatch_scan_protect_end(s);
 		wwatch_scan_notify_end(&range);
 	}
 	mmap_read_unlock(s->mm);

@@ -54,12 +54,8 @@ struct wwatch_scan {
 	bool stopped;			/* walk_end says where the walk stopped */
 	unsigned long walk_end;
 
-	/*
-	 * Range whose TLB entries are stale: of the PTE table being walked,
-	 * or with defer_flush of the whole piece of the walk (scan.c).
-	 */
+	/* Range whose TLB entries are stale, flushed by protect_end(). */
 	unsigned long flush_start, flush_end;
-	bool defer_flush;
 };
 
 /* scan.c */
@@ -107,8 +103,8 @@ void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 			     pmd_t *pmdp);
 int wwatch_scan_arm(struct wwatch_scan *s, struct vm_area_struct *vma,
 		    unsigned long start, unsigned long end);
-void wwatch_scan_flush_ptes(struct wwatch_scan *s);
-void wwatch_scan_flush_deferred(struct wwatch_scan *s);
+void wwatch_scan_protect_begin(struct wwatch_scan *s);
+void wwatch_scan_protect_end(struct wwatch_scan *s);
 
 /* scan_hugetlb.c */
 int wwatch_scan_hugetlb(struct wwatch_scan *s, struct vm_area_struct *vma,

@@ -2,10 +2,8 @@
 /*
  * Write protection by the scan (WP_MATCHING): setting uffd-wp on what a
  * scan reported, under the page-table lock, keeping the accessed and
- * dirty bits.  The TLB is flushed once per piece of the walk, after the
- * page-table locks are dropped, with the mm's flush-pending count raised
- * meanwhile, as the kernel's own UFFDIO_WRITEPROTECT and mprotect() do
- * (scan.c says why); rearm.c flushes per PTE table, under its lock.  Entries
+ * dirty bits.  The TLB is flushed once per piece of a scan or chunk of
+ * a re-arm, after the page-table locks are dropped (protect_begin/end).  Entries
  * are made read-only explicitly: on 6.1 and older, pte_mkuffd_wp() and
  * pmd_mkuffd_wp() only set the bit (later kernels wrprotect as well).
  *
@@ -19,6 +17,7 @@
  * one, as WP_UNPOPULATED does.
  */
 #include <linux/mm.h>
+#include <linux/mm_inline.h>
 #include <linux/swap.h>
 #include <linux/huge_mm.h>
 #include <linux/sched/signal.h>
@@ -39,29 +38,33 @@ static void scan_note_flush(struct wwatch_scan *s, unsigned long start,
 	s->flush_end = max(s->flush_end, end);
 }
 
-static void scan_flush(struct wwatch_scan *s)
-{
-	if (!s->flush_end)
-		return;
-	wwatch_sym.flush_tlb_mm_range(s->mm, s->flush_start, s->flush_end,
-				      PAGE_SHIFT, false);
-	s->flush_end = 0;
-}
-
 /*
- * Flushes what wwatch_scan_protect_pte() made read-only; PTE lock held.
- * Unless the flush is deferred to the end of the piece.
+ * Brackets PTE protection done under any number of page-table locks, in
+ * one piece of a scan or one chunk of a re-arm, with the mmap lock held.
+ * The TLB is flushed once, at the end, after the page-table locks are
+ * dropped; meanwhile the mm's tlb_flush_pending count is raised, which is
+ * how the kernel's own UFFDIO_WRITEPROTECT and mprotect() defer theirs:
+ * do_wp_page() and KSM flush first when they see it, before copying or
+ * merging a page another CPU could still write through a stale TLB entry.
+ * fork() and mprotect() take the mmap lock for writing, so they wait for
+ * the flush.  A write through a stale entry before the flush is a write
+ * during the call, which the page was reported (or listed) for.
+ * Upstream's PAGEMAP_SCAN flushes per PTE table, under its lock: that
+ * flush was a tenth of the cost of a get-and-reset of a GiB with 10% of
+ * it written (docs/benchmarks.md).
  */
-void wwatch_scan_flush_ptes(struct wwatch_scan *s)
+void wwatch_scan_protect_begin(struct wwatch_scan *s)
 {
-	if (!s->defer_flush)
-		scan_flush(s);
+	inc_tlb_flush_pending(s->mm);
 }
 
-/* The deferred flush of a piece (scan.c), PTE locks dropped. */
-void wwatch_scan_flush_deferred(struct wwatch_scan *s)
+void wwatch_scan_protect_end(struct wwatch_scan *s)
 {
-	scan_flush(s);
+	if (s->flush_end)
+		wwatch_sym.flush_tlb_mm_range(s->mm, s->flush_start,
+					      s->flush_end, PAGE_SHIFT, false);
+	s->flush_end = 0;
+	dec_tlb_flush_pending(s->mm);
 }
 
 /*
@@ -117,7 +120,7 @@ static inline void scan_protect_present(struct vm_area_struct *vma,
 /*
  * Write-protects the PTE @ptep (which held @pte when read under the lock,
  * still held).  A present entry's TLB entry is flushed by
- * wwatch_scan_flush_ptes() before the lock goes.
+ * wwatch_scan_protect_end().
  */
 void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 			     unsigned long addr, pte_t *ptep, pte_t pte)
@@ -180,8 +183,7 @@ static pmd_t *scan_alloc_pmd(struct mm_struct *mm, unsigned long addr)
  * Protects every PTE of [addr, end), within one PTE table whose lock is
  * held, @ptep being the entry of @addr; what is protected already is left
  * as it is.  A writable entry (the common one: a page written since the
- * last scan) is told by one test.  The caller flushes
- * (wwatch_scan_flush_ptes()) before unlocking.
+ * last scan) is told by one test.
  */
 void wwatch_scan_protect_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
 			      pte_t *ptep, unsigned long addr,
@@ -216,7 +218,6 @@ static int scan_arm_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
 	if (!ptep0)
 		return WWATCH_WALK_AGAIN;
 	wwatch_scan_protect_ptes(s, vma, ptep0, addr, end);
-	wwatch_scan_flush_ptes(s);
 	pte_unmap_unlock(ptep0, ptl);
 	return 0;
 }

@@ -271,8 +271,6 @@ static int scan_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
 		ret = scan_ptes_written(s, vma, ptep0, start, end);
 	else
 		ret = scan_ptes_cats(s, vma, ptep0, start, end);
-	/* TLB entries of what was protected go before the lock does. */
-	wwatch_scan_flush_ptes(s);
 	pte_unmap_unlock(ptep0, ptl);
 	return ret;
 }
