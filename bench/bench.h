@@ -25,6 +25,7 @@ struct bench_opts {
 	double fracs[8];		/* collection: written fractions */
 	unsigned int nfracs;
 	double growth_frac;		/* collection: fraction for the growth */
+	size_t fracs_mib;		/* collection: size of the fracs (0: largest) */
 	unsigned int coll_budget_s;	/* collection: 3 reps only past this */
 	unsigned int acc_runs;		/* accuracy: runs per scenario */
 	double steady_seconds;		/* steady state: duration per mechanism */

@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	      "  --budget MS        first-write: time cap of one pass (200)\n"
 	      "  --sizes LIST       collection region sizes, MiB, ascending (64,128,256,512,1024)\n"
 	      "  --fracs LIST       written fractions at the largest size (0.001,0.1,1)\n"
+	      "  --fracs-size MIB   the size that runs those fractions (one of --sizes;\n"
+	      "                     default the largest)\n"
 	      "  --growth-frac F    written fraction of the size series (0.1)\n"
 	      "  --acc-runs N       accuracy runs per scenario (5)\n"
 	      "  --steady-seconds S --steady-rate WRITES_PER_MS --steady-interval MS (2, 4, 20)\n"
@@ -158,7 +160,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		{ "reps", 1, 0, 'r' }, { "fw-reps", 1, 0, 'w' },
 		{ "pages", 1, 0, 'p' },
 		{ "sizes", 1, 0, 's' }, { "fracs", 1, 0, 'f' },
-		{ "growth-frac", 1, 0, 'g' }, { "acc-runs", 1, 0, 'a' },
+		{ "growth-frac", 1, 0, 'g' }, { "fracs-size", 1, 0, 'z' }, { "acc-runs", 1, 0, 'a' },
 		{ "steady-seconds", 1, 0, 'S' }, { "steady-rate", 1, 0, 'R' },
 		{ "steady-interval", 1, 0, 'I' }, { "seed", 1, 0, 'e' },
 		{ "budget", 1, 0, 'b' }, { "quick", 0, 0, 'q' },
@@ -192,6 +194,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 			break;
 		case 'f': opts.nfracs = parse_list(optarg, opts.fracs, 7); break;
 		case 'g': opts.growth_frac = atof(optarg); break;
+		case 'z': opts.fracs_mib = (size_t)atol(optarg); break;
 		case 'a': opts.acc_runs = atoi(optarg); break;
 		case 'S': opts.steady_seconds = atof(optarg); break;
 		case 'R': opts.steady_rate = atoi(optarg); break;
@@ -225,6 +228,15 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 	    !opts.nlog_sizes || !opts.nlog_fracs ||
 	    opts.hook_rounds < 1 || opts.hook_passes < 1) {
 		usage(stderr);
+		exit(2);
+	}
+	if (!opts.fracs_mib)
+		opts.fracs_mib = opts.sizes_mib[opts.nsizes - 1];
+	for (i = 0; i < opts.nsizes && opts.sizes_mib[i] != opts.fracs_mib;)
+		i++;
+	if (i == opts.nsizes) {
+		fprintf(stderr, "wwatch-bench: --fracs-size %zu is not one of --sizes\n",
+			opts.fracs_mib);
 		exit(2);
 	}
 	return fig;

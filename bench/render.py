@@ -171,6 +171,13 @@ def collect_fracs(s, pages):
                                                       pages=pages)})
 
 
+def fracs_size(s):
+    """The size that ran every written fraction (wwatch-bench --fracs-size,
+    by default the largest): the one with the most fractions."""
+    sizes = collect_sizes(s)
+    return max(sizes, key=lambda p: (len(collect_fracs(s, p)), p)) if sizes else None
+
+
 def growth_frac(s):
     sizes = collect_sizes(s)
     if len(sizes) < 2:
@@ -209,9 +216,9 @@ def collect_table(s):
     sizes = collect_sizes(s)
     if not sizes:
         return []
-    big = sizes[-1]
+    big = fracs_size(s)
     fracs = collect_fracs(s, big)
-    out = ["Largest region, %d MiB: ms per call, median [min–max], **× wwatch** (native: median of "
+    out = ["Region of %d MiB: ms per call, median [min–max], **× wwatch** (native: median of "
            "per-repetition ratios, the two interleaved; others: ratio of medians)" % mib(big), "",
            "| mechanism | " + " | ".join(pct(f) + " written" for f in fracs) + " |",
            "|---" * (len(fracs) + 1) + "|"]
@@ -235,14 +242,18 @@ def collect_table(s):
     for m in MECHS:
         for f in fracs:
             g, t = val(coll(s, m, big, f, "ms_get_only")), val(coll(s, m, big, f))
+            gr = val(coll(s, m, big, f, "get_ratio_to_wwatch"))
             if g is not None and t is not None:
-                split.append("| %s | %s | %s | %s | %s |" % (m, pct(f), fnum(t), fnum(g),
-                                                              fnum(max(t - g, 0))))
+                split.append("| %s | %s | %s | %s | %s | %s |" % (
+                    m, pct(f), fnum(t), fnum(g), fnum(max(t - g, 0)),
+                    "1.00×" if m == "wwatch" else ("–" if gr is None else fratio(gr))))
     if split:
         out += ["", "Where a get-and-reset goes at %d MiB: the get alone (a scan without "
-                "WP_MATCHING, median of 3) and the rest (write protection, TLB flushes)" % mib(big), "",
-                "| mechanism | written | get + reset, ms | get alone, ms | protection, ms |",
-                "|---|---|---|---|---|"] + split
+                "WP_MATCHING, median of 5, taking turns with the other scan) and the rest "
+                "(write protection, TLB flushes); the last column is the get alone against "
+                "wwatch's, median of per-repetition ratios" % mib(big), "",
+                "| mechanism | written | get + reset, ms | get alone, ms | protection, ms | get alone × wwatch |",
+                "|---|---|---|---|---|---|"] + split
     gf = growth_frac(s)
     if gf is None:
         return out
@@ -258,7 +269,25 @@ def collect_table(s):
         good = [v for v in vals if v]
         out.append("| %s | %s | %s |" % (m, " | ".join(fnum(v) for v in vals),
                                           fratio(max(good) / min(good)) if good else "n/a"))
+    lim = limit(s)
+    if lim:
+        out += ["", "Physical limit of a scan: %s bytes of page-table entries per GiB (a PTE per "
+                "4 KiB page, a PMD entry per 2 MiB) read at %s GB/s (this guest's best sequential "
+                "read of 256 MiB) = **%s ms per GiB**, against the ms per GiB above"
+                % ("{:,}".format(int(lim[0])), fnum(lim[1]), fnum(lim[2]))]
     return out
+
+
+def limit(s):
+    """(page-table bytes per GiB, GB/s, ms per GiB) of the run, or None."""
+    def one(metric):
+        rows = s.find(figure="collect", mech="limit", metric=metric)
+        return val(rows[0]) if rows else None
+    gbps = one("read_gb_per_s")
+    if not gbps:
+        return None
+    pt = (1 << 30) // 4096 * 8 + (1 << 30) // (2 << 20) * 8   # as wwatch-bench counts
+    return [pt, gbps, pt / gbps / 1e6]
 
 
 def growth_spread(s, mech, field="median"):
@@ -381,7 +410,7 @@ def targets(series):
         sizes = collect_sizes(s)
         if not sizes:
             continue
-        big = sizes[-1]
+        big = fracs_size(s)
         fracs = collect_fracs(s, big)
         if s.name == "6.12":
             rs, bs = [], []
@@ -401,7 +430,7 @@ def targets(series):
                      verdict(check(rs, cheaper), check(bs, cheaper))))
         g, gb = growth_spread(s, "wwatch"), growth_spread(s, "wwatch", "min")
         gn = growth_spread(s, "native")
-        rows.append(("collection: flat cost per GiB, %d–%d MiB (max/min of ms/GiB ≤ %g)" % (mib(sizes[0]), mib(big), FLAT_MAX),
+        rows.append(("collection: flat cost per GiB, %d–%d MiB (max/min of ms/GiB ≤ %g)" % (mib(sizes[0]), mib(sizes[-1]), FLAT_MAX),
                      s.name, both([g], [gb]) + ("" if gn is None else "; native: %s" % fratio(gn)),
                      verdict(check([g], lambda x: x <= FLAT_MAX), check([gb], lambda x: x <= FLAT_MAX))))
     native_fp = {}
@@ -434,7 +463,61 @@ def targets(series):
            "cannot inflate.  A verdict says so when the two disagree.", "",
            "| target (issue 7) | kernel | measured | verdict |", "|---|---|---|---|"]
     out += ["| %s | %s | %s | %s |" % r for r in rows]
+    out += ["", "Issue 18 (the scan against the kernel's own PAGEMAP_SCAN and soft-dirty):", "",
+            "| target (issue 18) | kernel | measured | verdict |", "|---|---|---|---|"]
+    out += ["| %s | %s | %s | %s |" % r for r in targets18(series)]
     return out
+
+
+def targets18(series):
+    by = {s.name: s for s in series}
+    rows = []
+    want = [0.001, 0.1, 1.0]
+    for s in series:
+        big = fracs_size(s)
+        if big is not None and mib(big) == 1024 and s.name == "6.12":
+            fr = [f for f in want if f in collect_fracs(s, big)]
+            for what, metric, bestm in (("get-and-reset", "ratio_to_wwatch", "min"),
+                                        ("walk alone (get without WP)", "get_ratio_to_wwatch", None)):
+                rs, bs = [], []
+                for f in fr:
+                    r = val(coll(s, "native", big, f, metric))
+                    rs.append(1 / r if r else None)
+                    if bestm:
+                        b = coll_best_ratio(s, "native", big, f)
+                    else:
+                        n = val(coll(s, "native", big, f, "ms_get_only"), "min")
+                        w = val(coll(s, "wwatch", big, f, "ms_get_only"), "min")
+                        b = n / w if n and w else None
+                    bs.append(1 / b if b else None)
+                lim = lambda x: x <= 1.0
+                rows.append(("%s: wwatch ≤ 1.00× native, 1 GiB" % what, s.name,
+                             both(rs, bs) + " (%s written)" % ", ".join(pct(f) for f in fr),
+                             verdict(check(rs, lim), check(bs, lim))))
+        if big is not None and mib(big) == 1024 and s.name == "6.1":
+            lims = {0.001: 5.0, 0.1: 2.0, 1.0: 1.0}
+            fr = [f for f in want if f in collect_fracs(s, big)]
+            rs = [coll_ratio(s, "soft-dirty", big, f) for f in fr]
+            bs = [coll_best_ratio(s, "soft-dirty", big, f) for f in fr]
+            ok = None if None in rs or not rs else all(r >= lims[f] for r, f in zip(rs, fr))
+            okb = None if None in bs or not bs else all(b >= lims[f] for b, f in zip(bs, fr))
+            rows.append(("soft-dirty / wwatch ≥ 5 / 2 / 1.0, 1 GiB", s.name,
+                         both(rs, bs) + " (%s written)" % ", ".join(pct(f) for f in fr),
+                         verdict(ok, okb)))
+        sizes = collect_sizes(s)
+        if sizes:
+            g, gb = growth_spread(s, "wwatch"), growth_spread(s, "wwatch", "min")
+            span = "%d MiB–%d MiB" % (mib(sizes[0]), mib(sizes[-1]))
+            if mib(sizes[0]) > 64 or mib(sizes[-1]) < 4096:
+                rows.append(("flat cost per GiB within 1.25×, 64 MiB–4 GiB", s.name,
+                             both([g], [gb]) + " over " + span,
+                             "n/a: this run's sizes are %s (scripts/bench --growth-4g)" % span))
+            else:
+                lim = lambda x: x <= 1.25
+                rows.append(("flat cost per GiB within 1.25×, 64 MiB–4 GiB", s.name,
+                             both([g], [gb]) + " over " + span,
+                             verdict(check([g], lim), check([gb], lim))))
+    return rows
 
 
 def issue4(series):
@@ -463,7 +546,7 @@ def write_plot(d, series):
         gf = growth_frac(s)
         if not sizes:
             continue
-        big = sizes[-1]
+        big = fracs_size(s)
         mechs = [m for m in MECHS if any(val(coll(s, m, p, f)) is not None
                                          for p in sizes for f in collect_fracs(s, p))]
         if not mechs:
