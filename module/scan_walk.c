@@ -144,31 +144,39 @@ static __always_inline bool ptes_all(pte_t *ptep, pteval_t mask,
 
 /*
  * The first entry of ptep[i, n) that reads written (@written) or
- * protected (!@written), or n.  An entry with (entry & mask) == val is
- * known not to be it: runs of those are skipped SCAN_GROUP at a time,
- * from aligned indexes; only the others get the full test.
+ * protected (!@written), or n.  An entry with (entry & skip_mask) ==
+ * skip_val is known not to be it, one with (entry & stop_mask) ==
+ * stop_val known to be it: runs of the first kind are skipped SCAN_GROUP
+ * at a time, from aligned indexes; only entries of neither kind get the
+ * full test.
  */
 static __always_inline unsigned long scan_next(const struct wwatch_scan *s,
 					       pte_t *ptep, unsigned long i,
-					       unsigned long n, pteval_t mask,
-					       pteval_t val, bool written)
+					       unsigned long n,
+					       pteval_t skip_mask,
+					       pteval_t skip_val,
+					       pteval_t stop_mask,
+					       pteval_t stop_val, bool written)
 {
 	unsigned long stop;
-	pte_t pte;
+	pteval_t v;
 
 	while (i < n) {
 		if (!(i % SCAN_GROUP)) {
 			while (i + SCAN_GROUP <= n &&
-			       ptes_all(ptep + i, mask, val))
+			       ptes_all(ptep + i, skip_mask, skip_val))
 				i += SCAN_GROUP;
 			if (i >= n)
 				break;
 		}
 		stop = min(round_up(i + 1, SCAN_GROUP), n);
 		for (; i < stop; i++) {
-			pte = ptep_get(ptep + i);
-			if ((native_pte_val(pte) & mask) != val &&
-			    wwatch_pte_protected(s, pte) != written)
+			v = native_pte_val(ptep_get(ptep + i));
+			if ((v & skip_mask) == skip_val)
+				continue;
+			if ((v & stop_mask) == stop_val ||
+			    wwatch_pte_protected(s, native_make_pte(v)) !=
+			    written)
 				return i;
 		}
 	}
@@ -178,14 +186,15 @@ static __always_inline unsigned long scan_next(const struct wwatch_scan *s,
 static unsigned long next_written(const struct wwatch_scan *s, pte_t *ptep,
 				  unsigned long i, unsigned long n)
 {
-	return scan_next(s, ptep, i, n, s->prot_mask, s->prot_val, true);
+	return scan_next(s, ptep, i, n, s->prot_mask, s->prot_val,
+			 WWATCH_PTE_WRITABLE, WWATCH_PTE_WRITABLE, true);
 }
 
 static unsigned long next_protected(const struct wwatch_scan *s, pte_t *ptep,
 				    unsigned long i, unsigned long n)
 {
 	return scan_next(s, ptep, i, n, WWATCH_PTE_WRITABLE,
-			 WWATCH_PTE_WRITABLE, false);
+			 WWATCH_PTE_WRITABLE, s->prot_mask, s->prot_val, false);
 }
 
 /*
