@@ -34,6 +34,7 @@ struct bench_opts {
 	uint64_t seed;
 	unsigned int mech_mask;		/* mechanisms to run (bit per index) */
 	bool trace;			/* ftrace markers around timed calls */
+	const char *perf_ctl;		/* "CTL,ACK" FIFOs of perf record, or NULL */
 	/* The write-log figures (fig_log_cost.c, fig_log_cross.c). */
 	const char *nolog_ko;		/* WWATCH_NO_LOG=1 build, or NULL */
 	const char *log_ko;		/* the normal build (NULL: DKMS path) */
@@ -44,6 +45,9 @@ struct bench_opts {
 	unsigned int nlog_sizes;
 	double log_fracs[8];		/* crossover: written fractions */
 	unsigned int nlog_fracs;
+	/* The first-write-base figure (fig_fw_base.c). */
+	const char *base_ko;		/* the baseline build of wwatch.ko */
+	unsigned int base_rounds;	/* module-swap rounds */
 	/* The hook-cost figure (fig_hook_cost.c); it reloads log_ko too. */
 	unsigned int hook_rounds;	/* unload/load rounds */
 	unsigned int hook_passes;	/* timed batches per operation and phase */
@@ -105,6 +109,11 @@ void region_unmap(char *p, size_t len);
 /* Writes one byte per page so every page is present and private. */
 void region_populate(char *p, size_t len);
 
+/*
+ * With --perf-ctl CTL,ACK (two FIFOs of perf record --control): turns
+ * perf's sampling on (@on) or off and waits for perf's ack; else nothing.
+ */
+void perf_ctl(bool on);
 /* Writes a line to the ftrace buffer (trace_marker) if opts.trace. */
 void trace_mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -142,10 +142,12 @@ static void measure(struct cslot *s, const size_t *w, size_t k,
 	if (rep == 1)
 		trace_mark("wwatch-bench begin %s %zu MiB %g%%", s->m.ops->name,
 			   cur_len >> 20, frac * 100);
+	perf_ctl(true);
 	t0 = now_ns();
 	n = s->m.ops->collect(&s->m, bm);
 	if (rep > 0)
 		s->ms[s->done++] = (now_ns() - t0) / 1e6;
+	perf_ctl(false);
 	if (rep == 1)
 		trace_mark("wwatch-bench end");
 	if (n < 0)

@@ -50,18 +50,21 @@ struct bench_opts opts = {
 	.nlog_fracs = 7,
 	.hook_rounds = 32,
 	.hook_passes = 5,
+	.base_rounds = 12,
 };
 
 enum { FIG_FIRST_WRITE = 1, FIG_COLLECT = 2, FIG_ACCURACY = 4,
        FIG_STEADY = 8, FIG_ALL = 15,	/* the default: issue 7's four */
-       FIG_LOG_COST = 16, FIG_LOG_CROSS = 32, FIG_HOOK_COST = 64 };
+       FIG_LOG_COST = 16, FIG_LOG_CROSS = 32, FIG_HOOK_COST = 64,
+       FIG_FW_BASE = 128 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: wwatch-bench [options]\n"
 	      "  --figures LIST     first-write,collect,accuracy,steady (default),\n"
 	      "                     log-cost,log-crossover (the write log, issue 10),\n"
-	      "                     hook-cost (loaded against not loaded, issue 16)\n"
+	      "                     hook-cost (loaded against not loaded, issue 16),\n"
+	      "                     first-write-base (against --base-ko, issue 18)\n"
 	      "  --mech LIST        wwatch,native,uffd-sync,mprotect,soft-dirty (default: all)\n"
 	      "  --reps N           timed repetitions after one warm-up (9)\n"
 	      "  --fw-reps N        the same for the first-write figure (15)\n"
@@ -87,9 +90,14 @@ static void usage(FILE *f)
 	      "                     (0.00001,0.0001,0.001,0.003,0.006,0.01,0.1)\n"
 	      "  --hook-rounds N    hook-cost: unload/load rounds (32, at most 64)\n"
 	      "  --hook-passes N    hook-cost: timed batches per operation and phase (5)\n"
+	      "  --base-ko FILE     first-write-base: a baseline build of wwatch.ko\n"
+	      "                     (scripts/bench --baseline REV); needs root\n"
+	      "  --base-rounds N    first-write-base: module-swap rounds (12, at most 32)\n"
 	      "  --quick            small sizes, for a smoke test\n"
 	      "  --trace            ftrace markers around the last timed collect\n"
 	      "                     (wwatch-bench-profile counts kernel calls between them)\n"
+	      "  --perf-ctl CTL,ACK perf record --control FIFOs: sampling only during\n"
+	      "                     the collection calls (wwatch-bench-profile)\n"
 	      "  --csv FILE|-       CSV rows to FILE, or to stdout between marker lines\n",
 	      f);
 }
@@ -148,28 +156,33 @@ static void set_quick(void)
 	opts.nlog_sizes = 2;
 	opts.hook_rounds = 2;
 	opts.hook_passes = 2;
+	opts.base_rounds = 2;
 }
 
 static unsigned int parse_args(int argc, char **argv, const char **csv)
 {
 	static const char *const figs[] = { "first-write", "collect",
 					    "accuracy", "steady", "log-cost",
-					    "log-crossover", "hook-cost" };
+					    "log-crossover", "hook-cost",
+					    "first-write-base" };
 	static const struct option lo[] = {
 		{ "figures", 1, 0, 'F' }, { "mech", 1, 0, 'M' },
 		{ "reps", 1, 0, 'r' }, { "fw-reps", 1, 0, 'w' },
 		{ "pages", 1, 0, 'p' },
 		{ "sizes", 1, 0, 's' }, { "fracs", 1, 0, 'f' },
-		{ "growth-frac", 1, 0, 'g' }, { "fracs-size", 1, 0, 'z' }, { "acc-runs", 1, 0, 'a' },
+		{ "growth-frac", 1, 0, 'g' }, { "fracs-size", 1, 0, 'z' },
+		{ "acc-runs", 1, 0, 'a' },
 		{ "steady-seconds", 1, 0, 'S' }, { "steady-rate", 1, 0, 'R' },
 		{ "steady-interval", 1, 0, 'I' }, { "seed", 1, 0, 'e' },
 		{ "budget", 1, 0, 'b' }, { "quick", 0, 0, 'q' },
 		{ "trace", 0, 0, 't' }, { "csv", 1, 0, 'c' },
+		{ "perf-ctl", 1, 0, 'C' },
 		{ "nolog-ko", 1, 0, 'N' }, { "log-ko", 1, 0, 'K' },
 		{ "log-rounds", 1, 0, 'L' }, { "log-passes", 1, 0, 'P' },
 		{ "log-pages", 1, 0, 'G' }, { "log-sizes", 1, 0, 'Z' },
 		{ "log-fracs", 1, 0, 'X' },
 		{ "hook-rounds", 1, 0, 'H' }, { "hook-passes", 1, 0, 'J' },
+		{ "base-ko", 1, 0, 'B' }, { "base-rounds", 1, 0, 'D' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *names[MECH_COUNT];
@@ -181,7 +194,7 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		names[i] = mech_all[i]->name;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'F': fig = parse_names(optarg, figs, 7); break;
+		case 'F': fig = parse_names(optarg, figs, 8); break;
 		case 'M': opts.mech_mask = parse_names(optarg, names, MECH_COUNT); break;
 		case 'r': opts.reps = atoi(optarg); break;
 		case 'w': opts.fw_reps = atoi(optarg); break;
@@ -216,6 +229,9 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 		case 'X': opts.nlog_fracs = parse_list(optarg, opts.log_fracs, 8); break;
 		case 'H': opts.hook_rounds = atoi(optarg); break;
 		case 'J': opts.hook_passes = atoi(optarg); break;
+		case 'B': opts.base_ko = optarg; break;
+		case 'C': opts.perf_ctl = optarg; break;
+		case 'D': opts.base_rounds = atoi(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -226,7 +242,8 @@ static unsigned int parse_args(int argc, char **argv, const char **csv)
 	    opts.steady_seconds <= 0 || opts.acc_runs < 1 ||
 	    opts.log_rounds < 1 || opts.log_passes < 1 || opts.log_pages < 64 ||
 	    !opts.nlog_sizes || !opts.nlog_fracs ||
-	    opts.hook_rounds < 1 || opts.hook_passes < 1) {
+	    opts.hook_rounds < 1 || opts.hook_passes < 1 ||
+	    opts.base_rounds < 1) {
 		usage(stderr);
 		exit(2);
 	}
@@ -346,6 +363,7 @@ int main(int argc, char **argv)
 	run_figure(fig & FIG_LOG_COST, "log-cost", fig_log_cost);
 	run_figure(fig & FIG_LOG_CROSS, "log-crossover", fig_log_cross);
 	run_figure(fig & FIG_HOOK_COST, "hook-cost", fig_hook_cost);
+	run_figure(fig & FIG_FW_BASE, "first-write-base", fig_fw_base);
 	report_finish();
 	return 0;
 }

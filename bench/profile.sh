@@ -1,11 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # wwatch-bench-profile: where a collection spends its time, under QEMU TCG
-# where perf has no PMU: counts the kernel functions each mechanism's
+# too.  First it counts the kernel functions each mechanism's
 # get-and-reset calls (ftrace function tracer, a few filtered functions),
 # between the markers wwatch-bench --trace writes around one timed
 # collect per mechanism, size and fraction.  Counts per page of region
 # tell per-page work (out-of-line calls, TLB flushes) from per-call work.
+# Then, if a perf binary is in the working directory or on PATH (scripts/
+# bench --profile copies the host's), where the time goes: perf record
+# with the cpu-clock software event (a TCG guest has no PMU, but the timer
+# samples), switched on only during the collection calls (wwatch-bench
+# --perf-ctl), of wwatch and native over 1 GiB at 0.1%, 10% and 100%
+# written: the top kernel symbols of each.
 #
 #   wwatch-bench-profile [MIB]     (default 64; runs as root in the guest)
 set -u
@@ -52,3 +58,28 @@ awk -v pages=$((mib * 256)) '
 		}
 	}' $T/trace
 echo nop >$T/current_tracer
+
+perf=$(command -v ./perf || command -v perf || true)
+if [ -z "$perf" ]; then
+	echo "== no perf in the guest: no sampled profile (scripts/bench --profile copies the host's /usr/bin/perf when it has one) =="
+	exit 0
+fi
+echo 0 >/proc/sys/kernel/kptr_restrict
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+dir=$(mktemp -d)
+for mech in wwatch native; do
+	for frac in 0.001 0.1 1; do
+		rm -f $dir/ctl $dir/ack
+		mkfifo $dir/ctl $dir/ack
+		"$perf" record -q -e cpu-clock -F 10000 -a -D -1 \
+			--control=fifo:$dir/ctl,$dir/ack -o $dir/perf.data -- \
+			wwatch-bench --figures collect --mech $mech --sizes 1024 \
+			--fracs $frac --growth-frac $frac --reps 20 \
+			--perf-ctl $dir/ctl,$dir/ack >$dir/out 2>&1 || {
+			echo "== perf: $mech at $frac: failed"; tail -n 3 $dir/out; continue; }
+		echo "== perf (cpu-clock, collection calls only): $mech, 1024 MiB, $(awk "BEGIN{print $frac*100}")% written, top symbols =="
+		"$perf" report -i $dir/perf.data --no-children --sort sym --stdio 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -n 12
+	done
+done
+rm -rf "$dir"

@@ -382,7 +382,7 @@ def check(values, test):
     return None if not values or None in values else all(test(x) for x in values)
 
 
-def targets(series):
+def targets(series, base=None):
     by = {s.name: s for s in series}
     rows = []
 
@@ -465,13 +465,47 @@ def targets(series):
     out += ["| %s | %s | %s | %s |" % r for r in rows]
     out += ["", "Issue 18 (the scan against the kernel's own PAGEMAP_SCAN and soft-dirty):", "",
             "| target (issue 18) | kernel | measured | verdict |", "|---|---|---|---|"]
-    out += ["| %s | %s | %s | %s |" % r for r in targets18(series)]
+    out += ["| %s | %s | %s | %s |" % r for r in targets18(series, base or {})]
     return out
 
 
-def targets18(series):
-    by = {s.name: s for s in series}
+def fwb(s, order, threads, mech, metric):
+    return s.get("fw_base", mech, order, int(s.find(figure="fw_base")[0]["pages"]), 0.0, threads, metric) \
+        if s.find(figure="fw_base") else None
+
+
+def base_table(base):
+    out = ["ns per page of the first write (median over rounds of the round medians) under the "
+           "baseline build and this checkout's, swapped round by round; the ratio is the median "
+           "of per-round ratios [min–max], then best-of-N (fastest pass of each)", "",
+           "| kernel | config | baseline, ns | wwatch, ns | wwatch / baseline | best-of-N |",
+           "|---|---|---|---|---|---|"]
+    for name in sorted(base, key=series_order):
+        s = base[name]
+        for o, t in CONFIGS:
+            r = fwb(s, o, t, "wwatch", "ratio_to_base")
+            if na_note(r) or r is None:
+                out.append("| %s | %s/%dT | %s | | | |" % (name, o, t, na_note(r) or "n/a"))
+                continue
+            out.append("| %s | %s/%dT | %s | %s | %s [%s–%s] | %s |" % (
+                name, o, t, fnum(val(fwb(s, o, t, "baseline", "ns_per_page"))),
+                fnum(val(fwb(s, o, t, "wwatch", "ns_per_page"))), fratio(val(r)),
+                fratio(val(r, "min")), fratio(val(r, "max")),
+                fratio(val(fwb(s, o, t, "wwatch", "best_ratio_to_base")))))
+    return out
+
+
+def targets18(series, base):
     rows = []
+    for name in sorted(base, key=series_order):
+        s = base[name]
+        rs = [val(fwb(s, o, t, "wwatch", "ratio_to_base")) for o, t in CONFIGS]
+        bs = [val(fwb(s, o, t, "wwatch", "best_ratio_to_base")) for o, t in CONFIGS]
+        lim = lambda x: x <= 1.05
+        rows.append(("first write: ≤ 1.05× the baseline build (same boot)", name,
+                     "n/a" if None in rs else both(rs, bs) + " (%s/%dT, %s/%dT, %s/%dT, %s/%dT)"
+                     % tuple(x for c in CONFIGS for x in c),
+                     verdict(check(rs, lim), check(bs, lim))))
     want = [0.001, 0.1, 1.0]
     for s in series:
         big = fracs_size(s)
@@ -591,7 +625,7 @@ def render(d):
     import render_hook
     import render_log
     paths = [p for p in glob.glob(os.path.join(d, "*.csv"))
-             if not os.path.basename(p).startswith(("log-", "hook-"))]
+             if not os.path.basename(p).startswith(("log-", "hook-", "base-"))]
     series = []
     for p in paths:
         name = os.path.basename(p)[:-4]
@@ -604,8 +638,17 @@ def render(d):
             os.remove(os.path.join(d, stale))
     has_log = render_log.render(d, run)
     has_hook = render_hook.render(d, run)
+    base = {s.name: s for s in load_prefixed(d, "base-")}
     if not series:
-        if not has_log and not has_hook:
+        if base:    # scripts/bench --baseline-only
+            md = ["### Run", "", "```", run, "```", "",
+                  "| target (issue 18) | kernel | measured | verdict |", "|---|---|---|---|"]
+            md += ["| %s | %s | %s | %s |" % r for r in targets18([], base)]
+            md += ["", "### First write against the baseline build (scripts/bench --baseline, same boot)",
+                   ""] + base_table(base)
+            with open(os.path.join(d, "results.md"), "w") as f:
+                f.write("\n".join(md) + "\n")
+        elif not has_log and not has_hook:
             sys.exit("render: no results (*.csv) in %s" % d)
         return
     md = ["### Run", "", "```", run, "```", ""]
@@ -615,8 +658,11 @@ def render(d):
             s.name, s.label(), s.meta.get("cpus", "?"), s.meta.get("mem_mib", "?"), s.meta.get("thp", "?"),
             s.meta.get("wwatch_module", "?"), avail))
     md += ["", "Options: `%s`" % series[0].meta.get("options", "?"), "",
-           "### Targets", ""] + targets(series)
+           "### Targets", ""] + targets(series, base)
     md += ["", "### First write: issue 4 ratios (median of per-repetition ratios, same boot)", ""] + issue4(series)
+    if base:
+        md += ["", "### First write against the baseline build (scripts/bench --baseline, same boot)", ""]
+        md += base_table(base)
     for s in series:
         md += ["", "### First write on %s: ns per page, median [min–max], **× wwatch**" % s.label(), ""]
         md += first_write_table(s)

@@ -5,11 +5,14 @@
  * measure.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include "bench.h"
 #include "guest_util.h"
 
@@ -26,6 +29,32 @@ void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
+}
+
+void perf_ctl(bool on)
+{
+	static int ctl = -1, ack = -1;
+	char path[512], *comma, buf[16];
+	ssize_t n;
+
+	if (!opts.perf_ctl)
+		return;
+	if (ctl < 0) {
+		snprintf(path, sizeof(path), "%s", opts.perf_ctl);
+		comma = strchr(path, ',');
+		if (!comma)
+			die("--perf-ctl wants CTL,ACK");
+		*comma = 0;
+		ctl = open(path, O_WRONLY | O_CLOEXEC);
+		ack = open(comma + 1, O_RDONLY | O_CLOEXEC);
+		if (ctl < 0 || ack < 0)
+			die("--perf-ctl %s: %s", opts.perf_ctl, strerror(errno));
+	}
+	if (write(ctl, on ? "enable\n" : "disable\n", on ? 7 : 8) < 0)
+		die("--perf-ctl: %s", strerror(errno));
+	n = read(ack, buf, sizeof(buf));
+	if (n <= 0)
+		die("--perf-ctl: no ack from perf");
 }
 
 void trace_mark(const char *fmt, ...)
