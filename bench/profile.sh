@@ -74,7 +74,7 @@ for mech in wwatch native; do
 		"$perf" record -q -e cpu-clock -F 10000 -a -D -1 \
 			--control=fifo:$dir/ctl,$dir/ack -o $dir/perf.data -- \
 			wwatch-bench --figures collect --mech $mech --sizes 1024 \
-			--fracs $frac --growth-frac $frac --reps 20 \
+			--fracs $frac --growth-frac $frac --reps 10 \
 			--perf-ctl $dir/ctl,$dir/ack >$dir/out 2>&1 || {
 			echo "== perf: $mech at $frac: failed"; tail -n 3 $dir/out; continue; }
 		echo "== perf (cpu-clock, collection calls only): $mech, 1024 MiB, $(awk "BEGIN{print $frac*100}")% written, top symbols =="
