@@ -143,7 +143,8 @@ static void run_kind(enum kind k, const char *name)
 	pid_t pid;
 	ssize_t got;
 
-	printf("  %-24s", name);
+	/* A long name (a file's directory) still gets a space before the verdict. */
+	printf("  %-24s ", name);
 	fflush(stdout);
 	if (pipe(pfd)) {
 		printf("not tried: %s\n", strerror(errno));
@@ -175,27 +176,93 @@ static void run_kind(enum kind k, const char *name)
 	}
 }
 
-static const char *fs_name(const char *dir)
+/* The file system of @dir, and whether it keeps pages on a disk. */
+static const char *fs_name(const char *dir, int *disk)
 {
 	struct statfs s;
 
+	*disk = 1;
 	if (statfs(dir, &s))
 		return "?";
 	switch ((unsigned long)s.f_type) {
 	case 0xEF53: return "ext4";
 	case 0x9123683E: return "btrfs";
 	case 0x58465342: return "xfs";
+	case 0xF2F52010: return "f2fs";
+	}
+	*disk = 0;
+	switch ((unsigned long)s.f_type) {
 	case 0x01021994: return "tmpfs, i.e. shmem";
+	case 0x858458f6: return "ramfs";
 	default: return "other";
 	}
 }
 
+/* Can this user create a file in @dir? */
+static int dir_writable(const char *dir)
+{
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+/*
+ * Where to try a regular file when nobody said: /var/tmp or /tmp if one of
+ * them is on a disk file system, else the first writable mount point of
+ * one (a system whose /var/tmp is tmpfs would otherwise test shmem twice
+ * and say nothing of files); NULL if there is none.  @buf holds the
+ * answer.
+ */
+static const char *disk_dir(char *buf, size_t len)
+{
+	static const char *const first[] = { "/var/tmp", "/tmp" };
+	char line[4096], dir[4096], type[64];
+	const char *home = getenv("HOME");
+	FILE *f;
+	int disk;
+
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		fs_name(first[i], &disk);
+		if (disk && dir_writable(first[i]))
+			return first[i];
+	}
+	if (home && *home) {
+		fs_name(home, &disk);
+		if (disk && dir_writable(home))
+			return home;
+	}
+	f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %4095s %63s", dir, type) != 2)
+			continue;
+		fs_name(dir, &disk);
+		if (disk && dir_writable(dir)) {
+			snprintf(buf, len, "%s", dir);
+			fclose(f);
+			return buf;
+		}
+	}
+	fclose(f);
+	return NULL;
+}
+
 void print_memory_kinds(const char *file_dir)
 {
-	char label[4200];
+	char label[4200], found[4096];
+	const char *fs, *note = "";
+	int disk;
 
-	file_dir_used = file_dir ? file_dir :
-			getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	if (!file_dir)
+		file_dir = getenv("TMPDIR");
+	if (!file_dir) {
+		file_dir = disk_dir(found, sizeof(found));
+		if (!file_dir) {
+			file_dir = "/var/tmp";
+			note = "; no disk file system writable here";
+		}
+	}
+	file_dir_used = file_dir;
+	fs = fs_name(file_dir_used, &disk);
 	printf("Memory kinds (each one tried):\n");
 	fflush(stdout);
 	run_kind(K_ANON, "private anonymous");
@@ -203,7 +270,7 @@ void print_memory_kinds(const char *file_dir)
 	run_kind(K_SHARED, "shared anonymous");
 	run_kind(K_MEMFD, "memfd");
 	run_kind(K_HUGETLB, "hugetlb (2 MiB)");
-	snprintf(label, sizeof(label), "file (%s, %s)", fs_name(file_dir_used),
-		 file_dir_used);
+	snprintf(label, sizeof(label), "file (%s, %s%s)", fs, file_dir_used,
+		 note);
 	run_kind(K_FILE, label);
 }

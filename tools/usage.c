@@ -64,7 +64,9 @@ static const char info[] =
 "\n"
 "Options:\n"
 "  --file-dir DIR     Try a regular file in DIR for the file-backed memory\n"
-"                     kind (default: $TMPDIR, else /var/tmp).\n"
+"                     kind (default: $TMPDIR, else /var/tmp or /tmp where\n"
+"                     on a disk file system, else $HOME or the first\n"
+"                     writable disk mount point; the line names it).\n"
 "  --no-memory-test   Do not try the memory kinds.\n"
 "\n"
 "Exit status: 0 when a backend is usable, 1 when none is.\n";

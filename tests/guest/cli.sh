@@ -160,7 +160,12 @@ esac
 check "info: anonymous memory" 0 "private anonymous *yes" -- cat "$info"
 check "info: shmem" 0 "shared anonymous *yes" -- cat "$info"
 # Regular files: natively, and through the module (file_wp.c, issue 17).
-check "info: ext4 file" 0 "file (ext4.*yes" -- cat "$info"
+check "info: ext4 file" 0 "file (ext4, /mnt/ext4)  *yes" -- cat "$info"
+# Without --file-dir and TMPDIR the file kind is tried on a disk file
+# system found by itself: the guest's /var/tmp and /tmp are not on one,
+# its ext4 disk is (issue 26: it used to try tmpfs and print no space).
+check "info: a disk file system found without --file-dir" 0 \
+	"^  file (ext4, [^)]*)  *yes" -- env -u TMPDIR wwatch info
 check "info: bad option" 2 -- wwatch info --frob
 # The kernel log, read back: the module's own load line (root reads it
 # whatever kernel.dmesg_restrict says).
