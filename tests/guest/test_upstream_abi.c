@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,13 @@ struct pm_scan_arg {
 #define PM_SCAN_WP_MATCHING	(1 << 0)
 #define PM_SCAN_CHECK_WPASYNC	(1 << 1)
 #endif
+/* Later category bits (6.8, 6.13): defined apart, older headers lack them. */
+#ifndef PAGE_IS_SOFT_DIRTY
+#define PAGE_IS_SOFT_DIRTY	(1 << 7)
+#endif
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		(1 << 8)
+#endif
 /* include/uapi/linux/userfaultfd.h, 6.7 */
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY		1
@@ -80,6 +88,12 @@ struct pm_scan_arg {
 #endif
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+#ifndef UFFD_FEATURE_POISON
+#define UFFD_FEATURE_POISON		(1 << 14)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE		(1 << 16)
 #endif
 
 /* ---- a tiny TAP harness ---------------------------------------------- */
@@ -105,6 +119,8 @@ static bool check_at(bool ok, int line, const char *expr, const char *fmt, ...)
 }
 
 static int pagemap_fd, uffd;
+/* Served by wwatch (module or kernel ABI): no kernel bug is tolerated. */
+static bool served_by_module;
 
 static long scan(int fd, void *start, void *end, struct page_region *vec,
 		 long vec_len, long max_pages, long flags, long mask,
@@ -268,6 +284,106 @@ static void t_sanity(void)
 	munmap(p, 16 * page);
 }
 
+/* Is the running kernel at least MAJOR.MINOR? */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * The newest bits (issue 26; docs/scan.md "Every bit and flag"):
+ * PAGE_IS_GUARD (6.13) is accepted in every mask and never reported where
+ * wwatch serves the scan (no guard regions before 6.13), as current
+ * upstream answers for memory without guard regions; a native kernel
+ * before 6.13 refuses it (EINVAL).  Bit 9 and up, and flag bit 2 and up,
+ * are refused everywhere.  UFFDIO_API: a feature newer than the kernel
+ * (POISON 6.6, MOVE 6.8) is granted by a handshake exactly when the
+ * kernel reports it, and the kernel ABI on 6.1 has neither.
+ */
+static void t_newest_bits(void)
+{
+	const long all = 0x1ff;
+	struct page_region v[8];
+	char *p = watched_area(8, true);
+	bool guard = served_by_module || kernel_at_least(6, 13);
+	__u64 granted = 0;
+	long r;
+	int fd;
+
+	if (!CHECK(p, "watched area: %s", strerror(errno)))
+		return;
+	p[page] = 1;
+	r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, 0, 0, 0,
+		 PAGE_IS_SOFT_DIRTY | PAGE_IS_WRITTEN, NULL);
+	CHECK(r >= 0, "SOFT_DIRTY in return_mask: %ld", r);
+	r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, 0, 0, 0, all, NULL);
+	if (!guard) {
+		CHECK(r == -EINVAL, "GUARD natively before 6.13: %ld", r);
+		printf("  # PAGE_IS_GUARD: this kernel predates it (EINVAL, as it should)\n");
+	} else {
+		CHECK(r >= 1, "GUARD in return_mask: %ld", r);
+		for (long i = 0; i < r; i++)
+			CHECK(!(v[i].categories & PAGE_IS_GUARD),
+			      "region %ld reported GUARD: 0x%llx", i,
+			      (unsigned long long)v[i].categories);
+		/* Required: no page is a guard page, nothing matches. */
+		r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, PAGE_IS_GUARD,
+			 0, 0, PAGE_IS_WRITTEN, NULL);
+		CHECK(r == 0, "mask GUARD: %ld regions", r);
+		/* Inverted: every page is not a guard page. */
+		r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, PAGE_IS_GUARD,
+			 PAGE_IS_GUARD, 0, PAGE_IS_PRESENT, NULL);
+		CHECK(r == 1 && v[0].start == (uintptr_t)p &&
+		      v[0].end == (uintptr_t)(p + 8 * page),
+		      "inverted GUARD: r=%ld", r);
+		r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, 0, 0,
+			 PAGE_IS_GUARD, PAGE_IS_WRITTEN, NULL);
+		CHECK(r == 0, "anyof GUARD: %ld regions", r);
+		/* WP_MATCHING of nothing protects nothing: page 1 stays written. */
+		r = scan(pagemap_fd, p, p + 8 * page, NULL, 0, 0,
+			 PM_SCAN_WP_MATCHING, PAGE_IS_GUARD, 0, 0, 0, NULL);
+		CHECK(r == 0, "WP_MATCHING of GUARD: %ld", r);
+		r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0,
+			 PAGE_IS_WRITTEN, 0, 0, PAGE_IS_WRITTEN, NULL);
+		CHECK(r == 1 && v[0].start == (uintptr_t)(p + page) &&
+		      v[0].end == (uintptr_t)(p + 2 * page),
+		      "page 1 after WP_MATCHING of GUARD: r=%ld", r);
+	}
+	r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 0, 1L << 9, 0, 0,
+		 PAGE_IS_WRITTEN, NULL);
+	CHECK(r == -EINVAL, "category bit 9: %ld", r);
+	r = scan(pagemap_fd, p, p + 8 * page, v, 8, 0, 1L << 2, 0, 0, 0,
+		 PAGE_IS_WRITTEN, NULL);
+	CHECK(r == -EINVAL, "flag bit 2: %ld", r);
+	munmap(p, 8 * page);
+
+	fd = uffd_open(0, &granted);
+	if (!CHECK(fd >= 0, "uffd: %s", strerror(-fd)))
+		return;
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		__u64 bit = i ? UFFD_FEATURE_MOVE : UFFD_FEATURE_POISON;
+
+		fd = uffd_open(UFFD_FEATURE_WP_ASYNC | bit, NULL);
+		if (fd >= 0)
+			close(fd);
+		CHECK((fd >= 0) == !!(granted & bit),
+		      "feature 0x%llx: reported %d, handshake %s",
+		      (unsigned long long)bit, !!(granted & bit),
+		      fd >= 0 ? "accepted" : strerror(-fd));
+		if (served_kernel_abi_on() && !kernel_at_least(6, 6))
+			CHECK(fd == -EINVAL && !(granted & bit),
+			      "feature 0x%llx on the kernel ABI: %s",
+			      (unsigned long long)bit,
+			      fd >= 0 ? "accepted" : strerror(-fd));
+	}
+}
+
 static void t_exact(void)
 {
 	static const long want[] = { 3, 10, 40 };
@@ -371,7 +487,6 @@ static void t_limits(void)
 	munmap(p, 32 * page);
 }
 
-static bool served_by_module;
 static int xfails;
 
 /* Does got[] hold every page of want[] (and maybe more)? */
@@ -638,6 +753,7 @@ int main(void)
 		{ "fork", t_fork },
 		{ "threads", t_threads },
 		{ "close_reopen", t_close_reopen },
+		{ "newest_bits", t_newest_bits },
 	};
 	const char *expect = getenv("WWATCH_EXPECT"), *served;
 	__u64 granted = 0;

@@ -43,7 +43,8 @@ static void test_bits_are_upstream(void **state)
 	assert_int_equal(WWATCH_PAGE_IS_PFNZERO, 1 << 5);
 	assert_int_equal(WWATCH_PAGE_IS_HUGE, 1 << 6);
 	assert_int_equal(WWATCH_PAGE_IS_SOFT_DIRTY, 1 << 7);
-	assert_int_equal(WWATCH_PAGE_CATEGORIES, 0xff);
+	assert_int_equal(WWATCH_PAGE_IS_GUARD, 1 << 8);
+	assert_int_equal(WWATCH_PAGE_CATEGORIES, 0x1ff);
 	assert_int_equal(WWATCH_SCAN_WP_MATCHING, 1);
 	assert_int_equal(WWATCH_SCAN_CHECK_WPASYNC, 2);
 	assert_int_equal(WWATCH_SCAN_FLAGS, 3);

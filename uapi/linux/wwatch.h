@@ -28,7 +28,7 @@
 
 /* ABI version: major changes break callers, minor ones only add. */
 #define WWATCH_ABI_MAJOR	1
-#define WWATCH_ABI_MINOR	2
+#define WWATCH_ABI_MINOR	3
 
 #define WWATCH_IOC_MAGIC	0xB7
 
@@ -107,6 +107,12 @@ struct wwatch_target {
 #define WWATCH_PAGE_IS_PFNZERO		(1ULL << 5)
 #define WWATCH_PAGE_IS_HUGE		(1ULL << 6)
 #define WWATCH_PAGE_IS_SOFT_DIRTY	(1ULL << 7)
+/*
+ * Guard regions (MADV_GUARD_INSTALL, Linux 6.13).  ABI 1.3: accepted in
+ * every mask, as current upstream does, and never reported: the kernels
+ * the module serves have no guard regions.  ABI 1.2 refused it (EINVAL).
+ */
+#define WWATCH_PAGE_IS_GUARD		(1ULL << 8)
 
 #define WWATCH_PAGE_CATEGORIES	(WWATCH_PAGE_IS_WPALLOWED | \
 				 WWATCH_PAGE_IS_WRITTEN | \
@@ -115,7 +121,8 @@ struct wwatch_target {
 				 WWATCH_PAGE_IS_SWAPPED | \
 				 WWATCH_PAGE_IS_PFNZERO | \
 				 WWATCH_PAGE_IS_HUGE | \
-				 WWATCH_PAGE_IS_SOFT_DIRTY)
+				 WWATCH_PAGE_IS_SOFT_DIRTY | \
+				 WWATCH_PAGE_IS_GUARD)
 
 /* Scan flags. */
 #define WWATCH_SCAN_WP_MATCHING		(1ULL << 0)
