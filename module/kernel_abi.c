@@ -135,8 +135,12 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 	}
 	if (!entry)
 		return 0;
-	flags = want & WWATCH_UFFD_FEATURE_WP_UNPOPULATED ?
-		WWATCH_CTX_UNPOPULATED : 0;
+	/*
+	 * Upstream: "WP_ASYNC relies on WP_UNPOPULATED, choose it
+	 * unconditionally" (6.7): an async context arms what was never
+	 * touched whether or not it asked.
+	 */
+	flags = WWATCH_CTX_UNPOPULATED;
 	if (api.features & UFFD_FEATURE_EVENT_FORK)
 		flags |= WWATCH_CTX_FORK;
 	err = wwatch_engine_adopt(file->private_data, flags, entry, true);

@@ -544,6 +544,45 @@ static void t_unpopulated(void)
 }
 
 /* A kernel-mode write (read(2) into the buffer) is tracked too. */
+/*
+ * WP_ASYNC alone: upstream turns WP_UNPOPULATED on with it ("WP_ASYNC
+ * relies on WP_UNPOPULATED, choose it unconditionally", 6.7), so
+ * UFFDIO_WRITEPROTECT of never-touched memory protects it too and a scan
+ * reports only what was written.  The kernel ABI armed nothing without
+ * the explicit bit: every untouched page read written.
+ */
+static void t_async_alone(void)
+{
+	static const long want[] = { 5 };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	long got[32], n;
+	char *p = mmap(NULL, 32 * page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = uffd_open(UFFD_FEATURE_WP_ASYNC, NULL);
+
+	if (!CHECK(p != MAP_FAILED && fd >= 0, "set-up: %s",
+		   strerror(fd < 0 ? -fd : errno)))
+		goto out;
+	madvise(p, 32 * page, MADV_NOHUGEPAGE);
+	wp.range.start = (uintptr_t)p;
+	wp.range.len = 32 * page;
+	if (!CHECK(wp_register(fd, p, 32 * page) == 0 &&
+		   ioctl(fd, UFFDIO_WRITEPROTECT, &wp) == 0,
+		   "register + UFFDIO_WRITEPROTECT: %s", strerror(errno)))
+		goto out;
+	n = written(pagemap_fd, p, 32, false, got, 32);
+	CHECK(n == 0, "never touched, protected by UFFDIO_WRITEPROTECT: %s",
+	      list(got, n));
+	p[5 * page] = 1;
+	n = written(pagemap_fd, p, 32, false, got, 32);
+	CHECK(same(got, n, want, 1), "one write: %s", list(got, n));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		munmap(p, 32 * page);
+}
+
 static void t_kernel_write(void)
 {
 	static const long want[] = { 2 };
@@ -754,6 +793,7 @@ int main(void)
 		{ "threads", t_threads },
 		{ "close_reopen", t_close_reopen },
 		{ "newest_bits", t_newest_bits },
+		{ "async_alone", t_async_alone },
 	};
 	const char *expect = getenv("WWATCH_EXPECT"), *served;
 	__u64 granted = 0;
