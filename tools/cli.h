@@ -51,6 +51,9 @@ int exec_program(const char *cmd, char **argv);
 /* memkinds.c: which kinds of memory can be watched here, one line each. */
 void print_memory_kinds(const char *file_dir);
 
+/* bootload.c: will systemd-modules-load load wwatch at boot, and why. */
+void print_boot_load(void);
+
 /* platform.c: Secure Boot, lockdown, module files, kernel log. */
 void print_platform(bool module_loaded);
 

@@ -166,6 +166,7 @@ int cmd_info(int argc, char **argv)
 	else
 		printf("unknown (%s)\n", strerror(-p.native_error));
 	print_module(&p);
+	print_boot_load();
 	print_kernel_abi(&p);
 	print_uffd(&p);
 	lib = compat_library_path(path, sizeof(path));

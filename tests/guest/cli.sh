@@ -167,6 +167,28 @@ check "info: ext4 file" 0 "file (ext4, /mnt/ext4)  *yes" -- cat "$info"
 check "info: a disk file system found without --file-dir" 0 \
 	"^  file (ext4, [^)]*)  *yes" -- env -u TMPDIR wwatch info
 check "info: bad option" 2 -- wwatch info --frob
+# "Load at boot:" reads modules-load.d as systemd-modules-load does (issue
+# 26); the packaged case, with wwatch.ko under /lib/modules, is checked by
+# tests/packaging/run-guest-install.
+if [ "$(id -u)" = 0 ]; then
+	check "info: load at boot, nothing names it" 0 \
+		"^Load at boot: *no (no modules-load.d file" -- wwatch info --no-memory-test
+	mkdir -p /run/modules-load.d /etc/modules-load.d /etc/modprobe.d
+	printf '# test\nwwatch\n' >/run/modules-load.d/wwatch.conf
+	check "info: load at boot, named in /run" 0 \
+		"^Load at boot: *named by /run/modules-load.d/wwatch.conf, but no wwatch.ko is installed" \
+		-- wwatch info --no-memory-test
+	ln -s /dev/null /etc/modules-load.d/wwatch.conf
+	check "info: load at boot, masked" 0 \
+		"^Load at boot: *no (masked: /etc/modules-load.d/wwatch.conf -> /dev/null" \
+		-- wwatch info --no-memory-test
+	rm -f /etc/modules-load.d/wwatch.conf
+	echo 'blacklist wwatch' >/etc/modprobe.d/wwatch-test.conf
+	check "info: load at boot, blacklisted" 0 \
+		"^Load at boot: *no (/run/modules-load.d/wwatch.conf names it, but /etc/modprobe.d/wwatch-test.conf blacklists it)" \
+		-- wwatch info --no-memory-test
+	rm -f /etc/modprobe.d/wwatch-test.conf /run/modules-load.d/wwatch.conf
+fi
 # The kernel log, read back: the module's own load line (root reads it
 # whatever kernel.dmesg_restrict says).
 if [ "$(id -u)" = 0 ]; then

@@ -6,17 +6,22 @@
 # guest's init from the test disk (/mnt/wwtest); the phase comes from the
 # kernel command line (wwatch_phase=), each phase is one boot of the same disk:
 #
-#   install     list every file, apt install ./*.deb (DKMS builds the module),
-#               modprobe, /dev/wwatch and its udev rule, wwatch info, wwatch
-#               selftest, every installed test program, then the documented
-#               "load at boot" step
+#   install     list every file, apt install ./*.deb (DKMS builds the module
+#               and the postinst loads it), /dev/wwatch and its udev rule,
+#               wwatch info, wwatch selftest, every installed test program,
+#               then a reinstall while a program holds the module (it stays
+#               loaded, the postinst says so)
+#   reboot      the module must have been loaded at boot (the package's
+#               /usr/lib/modules-load.d/wwatch.conf); a reinstall replaces
+#               it; then the documented opt-out (the mask in /etc)
+#   optout      the module must not have been loaded at boot, nor by a
+#               reinstall; opt in again
 #   sigenforce  booted with module.sig_enforce=1 (what Secure Boot does to a
 #               Debian kernel): the module signed with DKMS's own, not
 #               enrolled, key must be refused; records what the user sees
 #   lockdown    booted with lockdown=integrity: same, the lockdown message
-#   purge       the module must have been loaded at boot; undo the boot
-#               step, modprobe -r, apt purge, list every file again: nothing
-#               may be left behind
+#   purge       the module must have been loaded at boot; modprobe -r,
+#               apt purge, list every file again: nothing may be left behind
 #
 # The output goes to the second serial port; the last line is an end marker
 # with the exit status, which the host trusts and nothing else.  Commands
@@ -123,7 +128,7 @@ install)
 	cd "$T/debs" || exit 1
 	say "apt-get install ./*.deb: $(echo *.deb)"
 	t=$(now)
-	check "apt install ./*.deb (runs the DKMS build)" apt-get install -y ./*.deb
+	check "apt install ./*.deb (runs the DKMS build)" sh -c 'apt-get install -y ./*.deb >/tmp/apt.out 2>&1; rc=$?; cat /tmp/apt.out; exit $rc'
 	apt_s=$(elapsed "$t")
 	say "TIME apt-install ${apt_s} s"
 	echo "apt_install_s=$apt_s" >>"$T/times"
@@ -135,11 +140,12 @@ install)
 	check "wwatch.ko installed where the tests look" ls -l "/usr/lib/modules/$WW_KVER/updates/dkms/wwatch.ko"
 	check "module signed by DKMS's key" sh -c "modinfo wwatch | grep -E '^(filename|version|vermagic|signer|sig_key):' | tee /dev/stderr | grep -q 'signer: *DKMS module signing key'"
 	check "DKMS's key exists (for mokutil --import)" ls -l /var/lib/dkms/mok.pub /var/lib/dkms/mok.key
-	check "load at boot is NOT enabled by the package" test ! -e /etc/modules-load.d/wwatch.conf
-	check "the opt-in example is shipped" grep -qx wwatch /usr/lib/wwatch/modules-load.d/wwatch.conf
-	check "the module is not loaded by the installation" test ! -e /sys/module/wwatch
+	check "the package loads the module at boot" grep -qx wwatch /usr/lib/modules-load.d/wwatch.conf
+	check "the installation loaded the module (postinst)" test -e /sys/module/wwatch
+	check "the postinst said so" grep -q '^wwatch-dkms: loaded wwatch' /tmp/apt.out
+	check "nothing of the package in /etc/modules-load.d" test ! -e /etc/modules-load.d/wwatch.conf
 
-	check "modprobe wwatch" modprobe wwatch
+	check "modprobe wwatch (already loaded)" modprobe wwatch
 	udevadm settle --timeout=30 >/dev/null 2>&1 || true
 	check "/dev/wwatch is root:root 0666" sh -c "stat -c '%F %U:%G %a' /dev/wwatch | tee /dev/stderr | grep -qx 'character special file root:root 666'"
 	check "udev applies 60-wwatch.rules" sh -c "udevadm test /sys/class/misc/wwatch 2>&1 | grep -E '60-wwatch.rules:[0-9]+' | tee /dev/stderr | grep -q MODE"
@@ -157,7 +163,8 @@ install)
 	check "back to root:root 0666" sh -c "stat -c '%U:%G %a' /dev/wwatch | grep -qx 'root:root 666'"
 	check "kernel log of the load" sh -c "dmesg | grep -E 'wwatch|verification failed|taint' | tail -n 5; echo \"taint: \$(cat /sys/module/wwatch/taint)\""
 
-	check "wwatch info (root)" wwatch info --file-dir /mnt/ext4
+	check "wwatch info (root)" sh -c 'wwatch info --file-dir /mnt/ext4 >/tmp/info.out 2>&1; rc=$?; cat /tmp/info.out; exit $rc'
+	check "wwatch info: the module loads at boot" grep -q '^Load at boot: *yes (/usr/lib/modules-load.d/wwatch.conf)' /tmp/info.out
 	check "wwatch info (uid 1000)" setpriv --reuid=1000 --regid=1000 --clear-groups env HOME=/home/wwuser wwatch info --file-dir /mnt/ext4
 	t=$(now)
 	check "wwatch selftest (uid 1000)" setpriv --reuid=1000 --regid=1000 --clear-groups env HOME=/home/wwuser wwatch selftest
@@ -182,10 +189,43 @@ install)
 	echo "tests_s=$(elapsed "$t")" >>"$T/times"
 	say "TIME test programs $(elapsed "$t") s"
 
-	# The documented opt-in: load at every boot (checked by the next boots).
-	check "enable loading at boot (documented copy)" cp /usr/lib/wwatch/modules-load.d/wwatch.conf /etc/modules-load.d/wwatch.conf
+	# An upgrade while a program uses the module (an open /dev/wwatch holds
+	# a module reference, as an async userfaultfd of the kernel ABI does):
+	# the package installs, the old build stays loaded and the postinst says so.
+	[ -e /sys/module/wwatch ] || modprobe wwatch
+	sleep 100000 3</dev/wwatch &
+	holder=$!
+	check "reinstall while a program holds the module" sh -c "cd '$T/debs' && apt-get install -y --reinstall ./wwatch-dkms_*.deb >/tmp/apt2.out 2>&1; rc=\$?; cat /tmp/apt2.out; exit \$rc"
+	check "the postinst says the old build stays loaded" grep -q 'stays loaded: programs are using it' /tmp/apt2.out
+	check "the module is still loaded, still in use" sh -c 'test "$(cat /sys/module/wwatch/refcnt)" -ge 1'
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	check "the documented reload once it is free" sh -c 'modprobe -r wwatch && modprobe wwatch'
 	check "modprobe -r wwatch" modprobe -r wwatch
 	check "kernel log is clean" sh -c "! dmesg | grep -E '$WW_BAD_PATTERN'"
+	;;
+
+reboot)
+	sed 's/^/    /' /tmp/modules-load.out
+	check "the module was loaded at boot (/usr/lib/modules-load.d/wwatch.conf)" test -e /sys/module/wwatch
+	check "wwatch info says it loads at boot" sh -c "wwatch info --no-memory-test | tee /dev/stderr | grep -q '^Load at boot: *yes (/usr/lib/modules-load.d/wwatch.conf)'"
+	check "a reinstall replaces the loaded module (not in use)" sh -c "cd '$T/debs' && apt-get install -y --reinstall ./wwatch-dkms_*.deb >/tmp/apt.out 2>&1; rc=\$?; cat /tmp/apt.out; exit \$rc"
+	check "the postinst reloaded it" grep -q '^wwatch-dkms: loaded wwatch' /tmp/apt.out
+	check "loaded" test -e /sys/module/wwatch
+	check "opt out (the documented mask)" ln -s /dev/null /etc/modules-load.d/wwatch.conf
+	check "wwatch info says it is masked" sh -c "wwatch info --no-memory-test | tee /dev/stderr | grep -q '^Load at boot: *no (masked: /etc/modules-load.d/wwatch.conf -> /dev/null'"
+	check "modprobe -r wwatch" modprobe -r wwatch
+	check "kernel log is clean" sh -c "! dmesg | grep -E '$WW_BAD_PATTERN'"
+	;;
+
+optout)
+	sed 's/^/    /' /tmp/modules-load.out
+	check "the module was not loaded at boot (masked)" test ! -e /sys/module/wwatch
+	check "a reinstall while masked" sh -c "cd '$T/debs' && apt-get install -y --reinstall ./wwatch-dkms_*.deb >/tmp/apt.out 2>&1; rc=\$?; cat /tmp/apt.out; exit \$rc"
+	check "the postinst says it does not load it" grep -q 'not loading wwatch: /etc/modules-load.d/wwatch.conf masks it' /tmp/apt.out
+	check "and did not load it" test ! -e /sys/module/wwatch
+	check "opt in again (rm the mask)" rm /etc/modules-load.d/wwatch.conf
+	check "wwatch info says it loads at boot again" sh -c "wwatch info --no-memory-test | grep -q '^Load at boot: *yes'"
 	;;
 
 sigenforce | lockdown)
@@ -215,9 +255,8 @@ sigenforce | lockdown)
 	;;
 
 purge)
-	check "the module was loaded at boot (modules-load.d opt-in)" test -e /sys/module/wwatch
+	check "the module was loaded at boot (/usr/lib/modules-load.d/wwatch.conf)" test -e /sys/module/wwatch
 	sed 's/^/    /' /tmp/modules-load.out
-	check "disable loading at boot (documented removal)" rm /etc/modules-load.d/wwatch.conf
 	check "modprobe -r wwatch" modprobe -r wwatch
 	t=$(now)
 	# shellcheck disable=SC2086
