@@ -16,6 +16,9 @@
  *    MISSING|WP and UNREGISTER); UFFDIO_WRITEPROTECT of it with ENOENT;
  *  - PAGEMAP_SCAN of it: WP_MATCHING reports nothing and walks to the
  *    end, CHECK_WPASYNC fails with EPERM (upstream's answers);
+ *  - on >= 6.7, where the kernel's own WP_ASYNC context may register it
+ *    (6.12 before 6.12.105), such a context attached to /dev/wwatch: the
+ *    module's REARM and scan must not protect the buffer either;
  *  - then, each in a child sharing the address space (as a thread would)
  *    under a watchdog, a read(2) from a memfd into
  *    never-touched pages of the buffer and a user-mode read and write of
@@ -42,11 +45,13 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
 
+#include "linux/wwatch.h"
 #include "upstream_client.h"
 #include "served_by.h"
 
@@ -301,6 +306,104 @@ static void step_scan(void)
 	}
 }
 
+/* The running kernel is 6.7 or later (has WP_ASYNC itself). */
+static bool kernel_native(void)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (!uname(&u))
+		sscanf(u.release, "%d.%d", &ma, &mi);
+	return ma > 6 || (ma == 6 && mi >= 7);
+}
+
+/*
+ * ioctl(2) past the compat layer (it interposes libc's ioctl()): the
+ * kernel's own answers.
+ */
+static long raw_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return syscall(SYS_ioctl, fd, cmd, arg) ? -errno : 0;
+}
+
+static int native_uffd = -1, wwatch_fd = -1;
+
+/*
+ * >= 6.7: a context the kernel itself knows async registers the buffer
+ * where the kernel still accepts that (6.12 before 6.12.105: its own bug,
+ * out of the module's reach) and is attached to /dev/wwatch.  The module
+ * must not protect it either: WWATCH_IOC_REARM fails with ENOENT (as for
+ * memory not registered), a scan with CHECK_WPASYNC with EPERM, and a
+ * WP_MATCHING scan skips it, as upstream treats a VMA it does not let
+ * register.  The watched accesses below then show that nothing was armed.
+ */
+static void step_attached_native(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = FEAT_WP_ASYNC };
+	struct uffdio_register r = {
+		.range = { (uintptr_t)buf, NP * PG },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct wwatch_attach at = { .size = sizeof(at) };
+	struct wwatch_range range = {
+		(uintptr_t)buf + TOUCHED * PG, (NP - TOUCHED) * PG,
+	};
+	struct wwatch_rearm re = {
+		.size = sizeof(re), .ranges = (uintptr_t)&range, .count = 1,
+	};
+	struct wwatch_page_region v[NP];
+	struct wwatch_scan_arg sa = {
+		.size = sizeof(sa), .start = (uintptr_t)buf,
+		.end = (uintptr_t)buf + NP * PG, .vec = (uintptr_t)v,
+		.vec_len = NP, .category_mask = IS_WRITTEN,
+		.return_mask = IS_WRITTEN,
+	};
+	long ret;
+
+	kind = "native registration attached to /dev/wwatch";
+	if (!kernel_native()) {
+		printf("# %s: only on >= 6.7 (the kernel has no WP_ASYNC of its own)\n",
+		       kind);
+		return;
+	}
+	native_uffd = syscall(SYS_userfaultfd,
+			      O_CLOEXEC | O_NONBLOCK | CLIENT_USER_MODE_ONLY);
+	if (!CHECK(native_uffd >= 0, "userfaultfd: %s", strerror(errno)))
+		return;
+	ret = raw_ioctl(native_uffd, UFFDIO_API, &api);
+	if (!CHECK(!ret, "the kernel's own UFFDIO_API with WP_ASYNC: %s",
+		   strerror(-ret)))
+		return;
+	ret = raw_ioctl(native_uffd, UFFDIO_REGISTER, &r);
+	if (ret) {
+		printf("# the kernel itself refuses the registration (%s), as upstream: nothing for the module to refuse\n",
+		       strerror(-ret));
+		return;
+	}
+	printf("# the kernel itself accepts the registration (a kernel bug, fixed upstream and in 6.12.105)\n");
+	wwatch_fd = open("/dev/wwatch", O_RDWR | O_CLOEXEC);
+	if (!CHECK(wwatch_fd >= 0, "/dev/wwatch: %s", strerror(errno)))
+		return;
+	at.uffd = native_uffd;
+	ret = raw_ioctl(wwatch_fd, WWATCH_IOC_ATTACH, &at);
+	if (!CHECK(!ret, "WWATCH_IOC_ATTACH: %s", strerror(-ret)))
+		return;
+	ret = raw_ioctl(wwatch_fd, WWATCH_IOC_REARM, &re);
+	CHECK(ret == -ENOENT, "WWATCH_IOC_REARM of the never-touched half: %s, want ENOENT",
+	      ret ? strerror(-ret) : "done");
+	sa.flags = CHECK_WPASYNC;
+	ret = syscall(SYS_ioctl, wwatch_fd, WWATCH_IOC_SCAN, &sa);
+	CHECK(ret < 0 && errno == EPERM,
+	      "WWATCH_IOC_SCAN with CHECK_WPASYNC: %ld (%s), want EPERM", ret,
+	      ret < 0 ? strerror(errno) : "regions");
+	sa.flags = WP_MATCHING;
+	ret = syscall(SYS_ioctl, wwatch_fd, WWATCH_IOC_SCAN, &sa);
+	CHECK(ret == 0 && sa.walk_end == sa.end,
+	      "WWATCH_IOC_SCAN with WP_MATCHING: %ld (%s), walk_end %+lld pages from the end",
+	      ret, ret < 0 ? strerror(errno) : "regions",
+	      (long long)(sa.walk_end - sa.end) / (long long)PG);
+}
+
 /* Child: read(2) from a memfd into the last two, never-touched, pages. */
 static int kernel_copy(void)
 {
@@ -460,6 +563,7 @@ int main(void)
 
 	step_register();
 	step_scan();
+	step_attached_native();
 	watched("read(2) into never-touched pages", kernel_copy);
 	watched("user-mode access to every page", user_access);
 	printf("%d passed, %d failed\n", client_passed, client_failed);
