@@ -264,6 +264,35 @@ struct wwatch_uffd_fork_ctx {
 #define WWATCH_VM_UFFD_FLAGS (VM_UFFD_MISSING | VM_UFFD_WP)
 #endif
 
+/*
+ * The VMAs current upstream's vma_can_userfault() refuses to every
+ * userfaultfd context, async or not ("userfaultfd: prevent registration
+ * of special VMAs", CVE-2026-68166; Debian's 6.12 from 6.12.105): shadow
+ * stacks and VM_DROPPABLE ones where the kernel has those flags (6.6,
+ * 6.11), and every VM_SPECIAL one (VM_IO, VM_DONTEXPAND, VM_PFNMAP,
+ * VM_MIXEDMAP: device and driver mappings) but hugetlb, which carries
+ * VM_DONTEXPAND.  A uffd-wp marker in an empty PTE of such a VMA is never
+ * replaced by its driver's fault handler (vmf_insert_pfn() leaves a
+ * non-empty PTE alone): the access faults for ever.
+ */
+#ifdef VM_SHADOW_STACK
+#define WWATCH_VM_SHADOW_STACK VM_SHADOW_STACK
+#else
+#define WWATCH_VM_SHADOW_STACK VM_NONE
+#endif
+#ifdef VM_DROPPABLE
+#define WWATCH_VM_DROPPABLE VM_DROPPABLE
+#else
+#define WWATCH_VM_DROPPABLE VM_NONE
+#endif
+#include <linux/hugetlb_inline.h>
+static inline bool wwatch_vma_uffd_refused(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & (WWATCH_VM_SHADOW_STACK | WWATCH_VM_DROPPABLE))
+		return true;
+	return !is_vm_hugetlb_page(vma) && (vma->vm_flags & VM_SPECIAL);
+}
+
 #ifndef WWATCH_HAVE_HUGETLB_UFFD_WP
 /* Never called before 5.19: hugetlb cannot be registered for uffd-wp. */
 static inline pte_t huge_pte_mkuffd_wp(pte_t pte)

@@ -22,6 +22,15 @@
  * UFFDIO_COPY/ZEROPAGE/CONTINUE paths never run with a call recorded, so
  * they still refuse such VMAs (EINVAL), as upstream does.
  *
+ * Before any exception, the hook answers false, in all three calls, for
+ * the VMAs current upstream refuses to every context
+ * (wwatch_vma_uffd_refused(): VM_SPECIAL ones but hugetlb, shadow stacks,
+ * VM_DROPPABLE): a device mapping (VM_PFNMAP, VM_IO, VM_MIXEDMAP) gets
+ * EINVAL, as from upstream, instead of uffd-wp markers its driver's fault
+ * handler never replaces (issue 24).  The hook is reached only for VMAs
+ * that are neither anonymous nor hugetlb: an anonymous VMA with such a
+ * flag (a shadow stack) keeps the kernel's answer.
+ *
  * The rest is the kernel's own uffd-wp machinery, generic for
  * non-anonymous VMAs since 5.19 (docs/design.md lists what is relied on),
  * with one fix of 6.2 applied before it: see hook_change_protection().
@@ -102,18 +111,34 @@ long wwatch_filewp_call(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-/* Does upstream's async exception let @vma through for this task? */
-static bool filewp_allows(struct vm_area_struct *vma)
+/* What the hook answers for a VMA. */
+enum filewp_answer {
+	FILEWP_KERNEL,		/* the kernel's own answer */
+	FILEWP_NO,		/* false: upstream refuses the VMA */
+	FILEWP_YES,		/* true: upstream's async exception */
+};
+
+/* What upstream's vma_can_userfault() says of @vma for this task's call. */
+static enum filewp_answer filewp_answer(struct vm_area_struct *vma)
 {
+	enum filewp_answer ret = FILEWP_KERNEL;
 	struct filewp_call *c;
-	bool ret = false;
 
 	spin_lock(&calls_lock);
 	list_for_each_entry(c, &calls, node) {
 		if (c->task != current)
 			continue;
+		/*
+		 * Refused before any exception, for every call and both
+		 * UNREGISTER passes: the first pass then fails, so the
+		 * second never meets such a VMA.
+		 */
+		if (wwatch_vma_uffd_refused(vma)) {
+			ret = FILEWP_NO;
+			break;
+		}
 		if (c->cmd == UFFDIO_REGISTER) {
-			ret = c->wp_only;
+			ret = c->wp_only ? FILEWP_YES : FILEWP_KERNEL;
 			break;
 		}
 		/*
@@ -129,20 +154,27 @@ static bool filewp_allows(struct vm_area_struct *vma)
 				c->second_pass = true;
 			c->last_start = vma->vm_start;
 		}
-		ret = c->second_pass ||
-		      (vma->vm_userfaultfd_ctx.ctx == c->ctx &&
-		       (vma->vm_flags & WWATCH_VM_UFFD_FLAGS) == VM_UFFD_WP);
+		if (c->second_pass ||
+		    (vma->vm_userfaultfd_ctx.ctx == c->ctx &&
+		     (vma->vm_flags & WWATCH_VM_UFFD_FLAGS) == VM_UFFD_WP))
+			ret = FILEWP_YES;
 		break;
 	}
 	spin_unlock(&calls_lock);
 	return ret;
 }
 
-/* Replaces vma_is_shmem() where filewp_allows() said so. */
+/* Replace vma_is_shmem() where filewp_answer() said so. */
 static bool notrace filewp_yes(struct vm_area_struct *vma)
 {
 	atomic_dec(&inside);
 	return true;
+}
+
+static bool notrace filewp_no(struct vm_area_struct *vma)
+{
+	atomic_dec(&inside);
+	return false;
 }
 
 /* ftrace callback at the entry of vma_is_shmem(vma). */
@@ -152,13 +184,16 @@ static void notrace hook_vma_is_shmem(unsigned long ip,
 				      wwatch_fregs_t *fregs)
 {
 	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
+	enum filewp_answer answer;
 
 	if (!regs || !atomic_read(&nr_calls))
 		return;
-	if (!filewp_allows((struct vm_area_struct *)regs->di))
+	answer = filewp_answer((struct vm_area_struct *)regs->di);
+	if (answer == FILEWP_KERNEL)
 		return;
 	atomic_inc(&inside);
-	regs->ip = (unsigned long)filewp_yes;
+	regs->ip = (unsigned long)(answer == FILEWP_YES ? filewp_yes :
+				   filewp_no);
 }
 
 #ifdef WWATCH_HAVE_CHANGE_PROT_NEWPROT

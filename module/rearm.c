@@ -16,9 +16,10 @@
  * The protection is the scan's (scan_prot.c: uffd-wp set and the entry
  * write-protected with its accessed and dirty bits kept, empty entries
  * armed, the TLB flush deferred as in a scan's piece), on the VMAs a
- * protecting scan would protect (wwatch_engine_vma_watched()).  Anything but a PTE
- * table that exists (no table yet, a THP, hugetlb, a range over more than
- * one table) goes through the scan's own walk (scan_walk.c).
+ * protecting scan would protect (wwatch_engine_vma_watched(), less what
+ * upstream refuses to register: wwatch_vma_uffd_refused()).  Anything but
+ * a PTE table that exists (no table yet, a THP, hugetlb, a range over
+ * more than one table) goes through the scan's own walk (scan_walk.c).
  */
 #include <linux/err.h>
 #include <linux/hugetlb.h>
@@ -101,7 +102,8 @@ static bool rearm_huge_aligned(struct vm_area_struct *vma,
 
 /*
  * Checks that [start, end) lies, without a gap, in VMAs registered for
- * uffd-wp whose uffd is attached to wwatch, covering hugetlb ones by
+ * uffd-wp whose uffd is attached to wwatch and that upstream lets
+ * register (no device mapping: see scan_vma()), covering hugetlb ones by
  * whole huge pages.  Returns the VMA holding @start, or ERR_PTR(-ENOENT)
  * or ERR_PTR(-EINVAL).  Runs with the mmap lock held, maybe a PTE lock.
  */
@@ -117,7 +119,8 @@ static struct vm_area_struct *rearm_check(struct rearm *r, unsigned long start,
 	while (addr < end) {
 		vma = find_vma(r->s.mm, addr);
 		if (!vma || vma->vm_start > addr ||
-		    !wwatch_engine_vma_watched(vma))
+		    !wwatch_engine_vma_watched(vma) ||
+		    wwatch_vma_uffd_refused(vma))
 			return ERR_PTR(-ENOENT);
 		if (is_vm_hugetlb_page(vma) &&
 		    !rearm_huge_aligned(vma, start, end))

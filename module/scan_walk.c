@@ -394,7 +394,10 @@ static int scan_pgd_range(struct wwatch_scan *s, struct vm_area_struct *vma,
 
 /*
  * Which VMAs a request covers, as PAGEMAP_SCAN decides: WPALLOWED means
- * registered for uffd-wp with a uffd attached to wwatch (our async mode).
+ * registered for uffd-wp with a uffd attached to wwatch (our async mode),
+ * and not a VMA current upstream refuses to register (a device mapping
+ * registered through a kernel that still accepts it, 6.12 before
+ * 6.12.105: never protected, as upstream, where it cannot be registered).
  * CHECK_WPASYNC fails on any other VMA, WP_MATCHING skips them, VM_PFNMAP
  * ones are skipped, and so are VMAs without a required WPALLOWED.
  */
@@ -404,7 +407,8 @@ static int scan_vma(struct wwatch_scan *s, struct vm_area_struct *vma,
 	unsigned long cats = 0, need;
 	bool wp_ok;
 
-	wp_ok = wwatch_engine_vma_watched(vma);
+	wp_ok = wwatch_engine_vma_watched(vma) &&
+		!wwatch_vma_uffd_refused(vma);
 	if (!wp_ok) {
 		if (s->arg.flags & WWATCH_SCAN_CHECK_WPASYNC)
 			return -EPERM;

@@ -66,6 +66,25 @@ chmod 1777 /mnt/ext4
 mkswap /dev/vdb >/dev/null || die "mkswap /dev/vdb failed"
 swapon /dev/vdb || die "swapon /dev/vdb failed"
 
+# vgem, a virtual GPU, for the tests of device mappings (VM_PFNMAP dumb
+# buffers).  Optional: a test that needs it says SKIP with the reason left
+# in /run/vgem.err.  Its nodes get what udev gives a desktop user: card*
+# group video, renderD* group render (wwuser is in both), mode 0660.
+: >/run/vgem.err
+while read -r mod; do
+	[ -n "$mod" ] || continue
+	insmod "$mod" 2>>/run/vgem.err || echo "insmod $mod failed" >>/run/vgem.err
+done </etc/wwatch/drm-modules
+[ -s /etc/wwatch/drm-modules ] || echo "vgem is not a module of this kernel" >/run/vgem.err
+for n in /dev/dri/card* /dev/dri/renderD*; do
+	[ -c "$n" ] || continue
+	case "$n" in
+	*/card*) chgrp video "$n" ;;
+	*) chgrp render "$n" ;;
+	esac
+	chmod 0660 "$n"
+done
+
 mkdir -p /home/wwuser /root/work
 chown 1000:1000 /home/wwuser
 # /root is traversable so that wwuser can run what --copy put in /root/work.
