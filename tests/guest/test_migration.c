@@ -215,6 +215,22 @@ static void write_all(const struct area *a, unsigned int r)
 		((volatile char *)a->p)[off] = (char)r;
 }
 
+/* Says what the first page reported written in round @r looks like. */
+static void first_fp(struct ws_target t, const struct area *a,
+		     unsigned int r, const bool *w, size_t npages)
+{
+	uint64_t cats = 0;
+	size_t i;
+
+	for (i = 0; i < npages && !w[i]; i++)
+		;
+	if (i == npages || ws_view(t, a->p + i * PG, 1, &cats))
+		return;
+	printf("  %s round %u: page %zu reads %s, pagemap %#llx\n",
+	       kind_name[a->kind], r, i, ws_cats_str(cats),
+	       (unsigned long long)wt_pagemap(a->p + i * PG));
+}
+
 /*
  * Scan rounds against @t (the range registered through @uffd): write
  * everything, protect, let the migrations in flight finish, count the
@@ -247,6 +263,8 @@ static long scan_rounds(struct area *a, struct ws_target t,
 			fp = n;
 			break;
 		}
+		if (n && !fp)
+			first_fp(t, a, r, w, npages);
 		fp += n;
 	}
 	*moved = mig_stop(&m);
