@@ -6,6 +6,9 @@
  * a re-arm, after the page-table locks are dropped (protect_begin/end).  Entries
  * are made read-only explicitly: on 6.1 and older, pte_mkuffd_wp() and
  * pmd_mkuffd_wp() only set the bit (later kernels wrprotect as well).
+ * Entries that are not present are protected as change_protection()
+ * protects them: a writable migration or device entry is made read-only
+ * before it gets the bit (wwatch_protected_swp_pte()).
  *
  * Unpopulated memory: upstream arms empty entries with uffd-wp PTE
  * markers (UFFD_FEATURE_WP_UNPOPULATED).  Kernels before 6.4 handle
