@@ -204,6 +204,53 @@ static inline struct page *wwatch_swp_entry_page(swp_entry_t entry)
 }
 
 /*
+ * Swap-format entries that give write access back by themselves: a
+ * writable migration entry (remove_migration_pte() and
+ * remove_migration_pmd() map the page writable and drop its uffd-wp bit),
+ * a writable device-private or device-exclusive entry.
+ * wwatch_swp_entry_rdonly() is the read-only form change_protection()
+ * puts in their place: readable-exclusive for an anonymous page (>= 5.19;
+ * its write after migration reuses the page), readable otherwise.  The
+ * offset keeps the migration entry's young and dirty bits.
+ */
+static inline bool wwatch_swp_entry_writable(swp_entry_t entry)
+{
+#ifdef WWATCH_HAVE_PFN_SWAP_ENTRY
+	return is_writable_migration_entry(entry) ||
+	       is_writable_device_private_entry(entry) ||
+	       is_writable_device_exclusive_entry(entry);
+#else
+	return (is_migration_entry(entry) && is_write_migration_entry(entry)) ||
+	       (is_device_private_entry(entry) &&
+		is_write_device_private_entry(entry));
+#endif
+}
+
+static inline swp_entry_t wwatch_swp_entry_rdonly(swp_entry_t entry)
+{
+	if (!is_migration_entry(entry)) {
+#ifdef WWATCH_HAVE_PFN_SWAP_ENTRY
+		if (is_device_exclusive_entry(entry))
+			return make_readable_device_exclusive_entry(swp_offset(entry));
+		return make_readable_device_private_entry(swp_offset(entry));
+#else
+		make_device_private_entry_read(&entry);
+		return entry;
+#endif
+	}
+#if defined(WWATCH_HAVE_READABLE_EXCLUSIVE_MIGRATION)
+	if (PageAnon(wwatch_swp_entry_page(entry)))
+		return make_readable_exclusive_migration_entry(swp_offset(entry));
+	return make_readable_migration_entry(swp_offset(entry));
+#elif defined(WWATCH_HAVE_PFN_SWAP_ENTRY)
+	return make_readable_migration_entry(swp_offset(entry));
+#else
+	make_migration_entry_read(&entry);
+	return entry;
+#endif
+}
+
+/*
  * uffd-wp PTE markers (5.19) keep the protection of an empty PTE in
  * file-backed VMAs.  Before, uffd-wp works in anonymous VMAs only, where
  * the scan never installs markers, so these are never used there.

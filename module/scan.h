@@ -94,6 +94,7 @@ void wwatch_scan_split_pmd(struct vm_area_struct *vma, pmd_t *pmd,
 			   unsigned long addr);
 
 /* scan_prot.c */
+pte_t wwatch_protected_swp_pte(pte_t pte);
 void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 			     unsigned long addr, pte_t *ptep, pte_t pte);
 void wwatch_scan_protect_ptes(struct wwatch_scan *s, struct vm_area_struct *vma,
@@ -183,7 +184,9 @@ static inline bool wwatch_scan_match(const struct wwatch_scan *s,
  * the VMA registered for uffd-wp, and a present entry not writable: stale
  * bits in a VMA that lost its registration (mremap without
  * UFFD_FEATURE_EVENT_REMAP moves them along) and a writable entry that
- * still has the bit, which a write would never fault on, read as written.
+ * still has the bit, which a write would never fault on, read as written;
+ * so does a writable migration or device entry with the bit, which
+ * becomes such an entry (a protecting scan makes it read-only).
  * An empty entry is never protected (it reads written, as upstream).
  */
 static inline bool wwatch_pte_protected(const struct wwatch_scan *s,
@@ -193,7 +196,8 @@ static inline bool wwatch_pte_protected(const struct wwatch_scan *s,
 		return false;
 	if (pte_present(pte))
 		return pte_uffd_wp(pte) && !pte_write(pte);
-	return pte_swp_uffd_wp_any(pte);
+	return pte_swp_uffd_wp_any(pte) &&
+	       !wwatch_swp_entry_writable(pte_to_swp_entry(pte));
 }
 
 /* The page mapped by a present PTE, as vm_normal_page() would find it. */

@@ -48,7 +48,9 @@ unsigned long wwatch_scan_pmd_cats(const struct wwatch_scan *s,
 	}
 
 	cats |= WWATCH_PAGE_IS_SWAPPED;
-	if (!s->vma_uffd_wp || !pmd_swp_uffd_wp(pmd))
+	/* A writable migration entry maps the THP writable (scan.h). */
+	if (!s->vma_uffd_wp || !pmd_swp_uffd_wp(pmd) ||
+	    wwatch_swp_entry_writable(pmd_to_swp_entry(pmd)))
 		cats |= WWATCH_PAGE_IS_WRITTEN;
 	if ((s->interest & WWATCH_PAGE_IS_FILE) &&
 	    wwatch_swp_is_file(pmd_to_swp_entry(pmd)))
@@ -85,7 +87,8 @@ unsigned long wwatch_scan_hugetlb_cats(const struct wwatch_scan *s, pte_t pte)
 	}
 
 	cats |= WWATCH_PAGE_IS_SWAPPED;
-	if (!s->vma_uffd_wp || !pte_swp_uffd_wp_any(pte))
+	if (!s->vma_uffd_wp || !pte_swp_uffd_wp_any(pte) ||
+	    wwatch_swp_entry_writable(pte_to_swp_entry(pte)))
 		cats |= WWATCH_PAGE_IS_WRITTEN;
 	if (pte_swp_soft_dirty(pte))
 		cats |= WWATCH_PAGE_IS_SOFT_DIRTY;

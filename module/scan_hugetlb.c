@@ -44,8 +44,9 @@ static void scan_protect_huge(struct wwatch_scan *s, struct vm_area_struct *vma,
 					      addr + huge_page_size(h),
 					      huge_page_shift(h), false);
 	} else if (is_migration_entry(pte_to_swp_entry(pte))) {
+		/* Made read-only first, as hugetlb_change_protection(). */
 		wwatch_set_huge_pte_at(s->mm, addr, ptep,
-				       pte_swp_mkuffd_wp(pte),
+				       wwatch_protected_swp_pte(pte),
 				       huge_page_size(h));
 	}
 }

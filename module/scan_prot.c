@@ -6,6 +6,9 @@
  * a re-arm, after the page-table locks are dropped (protect_begin/end).  Entries
  * are made read-only explicitly: on 6.1 and older, pte_mkuffd_wp() and
  * pmd_mkuffd_wp() only set the bit (later kernels wrprotect as well).
+ * Entries that are not present are protected as change_protection()
+ * protects them: a writable migration or device entry is made read-only
+ * before it gets the bit (wwatch_protected_swp_pte()).
  *
  * Unpopulated memory: upstream arms empty entries with uffd-wp PTE
  * markers (UFFD_FEATURE_WP_UNPOPULATED).  Kernels before 6.4 handle
@@ -118,9 +121,50 @@ static inline void scan_protect_present(struct vm_area_struct *vma,
 }
 
 /*
+ * A non-present, non-none entry protected as change_protection(MM_CP_UFFD_WP)
+ * protects it (6.1 change_pte_range(), change_huge_pmd(),
+ * hugetlb_change_protection()): the uffd-wp bit set, and first, for an
+ * entry that would give write access back by itself (a writable
+ * migration, device-private or device-exclusive entry, compat.h), its
+ * read-only form, keeping the soft-dirty bit.  Setting the bit alone on
+ * a writable migration entry loses the protection: migration maps the
+ * page writable without it (upstream's PAGEMAP_SCAN still does that).
+ * Swap entries and read-only migration or device entries keep
+ * everything and get the bit.  For PTEs and hugetlb entries (one format
+ * on x86); wwatch_protected_swp_pmd() for PMDs.
+ */
+pte_t wwatch_protected_swp_pte(pte_t pte)
+{
+	swp_entry_t entry = pte_to_swp_entry(pte);
+	pte_t new = pte;
+
+	if (unlikely(wwatch_swp_entry_writable(entry))) {
+		new = swp_entry_to_pte(wwatch_swp_entry_rdonly(entry));
+		if (pte_swp_soft_dirty(pte))
+			new = pte_swp_mksoft_dirty(new);
+	}
+	return pte_swp_mkuffd_wp(new);
+}
+
+static pmd_t wwatch_protected_swp_pmd(pmd_t pmd)
+{
+	swp_entry_t entry = pmd_to_swp_entry(pmd);
+	pmd_t new = pmd;
+
+	if (wwatch_swp_entry_writable(entry)) {
+		new = swp_entry_to_pmd(wwatch_swp_entry_rdonly(entry));
+		if (pmd_swp_soft_dirty(pmd))
+			new = pmd_swp_mksoft_dirty(new);
+	}
+	return pmd_swp_mkuffd_wp(new);
+}
+
+/*
  * Write-protects the PTE @ptep (which held @pte when read under the lock,
- * still held).  A present entry's TLB entry is flushed by
- * wwatch_scan_protect_end().
+ * still held), whatever it holds: the one protection of a PTE for scans,
+ * arming and re-arming.  A present entry's TLB entry is flushed by
+ * wwatch_scan_protect_end(); a non-present one needs no flush.  A uffd-wp
+ * marker is protected already; other markers are left alone.
  */
 void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 			     unsigned long addr, pte_t *ptep, pte_t pte)
@@ -134,15 +178,17 @@ void wwatch_scan_protect_pte(struct wwatch_scan *s, struct vm_area_struct *vma,
 		if (scan_armed_none(vma, addr, &new))
 			set_pte_at(vma->vm_mm, addr, ptep, new);
 	} else if (!is_pte_marker(pte)) {
-		/* Swap, migration and device entries keep the bit. */
-		set_pte_at(vma->vm_mm, addr, ptep, pte_swp_mkuffd_wp(pte));
+		set_pte_at(vma->vm_mm, addr, ptep,
+			   wwatch_protected_swp_pte(pte));
 	}
 }
 
 /*
  * Write-protects a whole anonymous huge PMD in place; the PMD lock is
  * held.  The entry is first made invalid atomically (no CPU can set its
- * accessed or dirty bit after that), then rewritten with uffd-wp.
+ * accessed or dirty bit after that), then rewritten with uffd-wp.  A
+ * migration entry for a THP is protected as a PTE's
+ * (wwatch_protected_swp_pte()).
  */
 void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 			     pmd_t *pmdp)
@@ -156,7 +202,7 @@ void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 		wwatch_sym.flush_tlb_mm_range(mm, addr, addr + HPAGE_PMD_SIZE,
 					      PMD_SHIFT, false);
 	} else if (is_migration_entry(pmd_to_swp_entry(old))) {
-		set_pmd_at(mm, addr, pmdp, pmd_swp_mkuffd_wp(old));
+		set_pmd_at(mm, addr, pmdp, wwatch_protected_swp_pmd(old));
 	}
 }
 

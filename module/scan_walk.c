@@ -95,8 +95,9 @@ static int scan_thp(struct wwatch_scan *s, struct vm_area_struct *vma,
 		return WWATCH_WALK_GO;
 	}
 	ret = wwatch_scan_emit(s, cats, start, &e);
+	/* pmd_devmap() reads a swap-format PMD's offset: present only. */
 	if (e == start || !s->wp || !(cats & WWATCH_PAGE_IS_WRITTEN) ||
-	    pmd_devmap(pmd)) {
+	    (pmd_present(pmd) && pmd_devmap(pmd))) {
 		spin_unlock(ptl);
 		return ret;
 	}

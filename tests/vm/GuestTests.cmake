@@ -3,13 +3,15 @@
 # Included from tests/CMakeLists.txt.
 #
 #   wwatch_add_guest_test(NAME <name> KERNEL <series> COMMAND <cmd...>
-#                         [TIMEOUT <seconds>])
+#                         [TIMEOUT <seconds>] [APPEND <kernel parameters>])
 #   wwatch_add_guest_selftest(<series>)
 #
 # COMMAND's words are joined with spaces and run by /bin/sh -c in the guest
 # (like ssh), so pass a shell command line as one argument:
 #   COMMAND "wwatch-test-scan --quick && wwatch-test-thp"
 # Guest tests run in /root/work, as root; the build is installed under /usr.
+# APPEND adds kernel parameters to that test's boot (tests/vm/run --append),
+# e.g. APPEND "numa=fake=2" for a test that needs two NUMA nodes.
 #
 # The first use of a kernel series also registers the fixture test
 # vm-prepare-<series>: it downloads the kernel and builds the module through
@@ -37,7 +39,7 @@ function(_wwatch_guest_prepare series)
 endfunction()
 
 function(wwatch_add_guest_test)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;KERNEL;TIMEOUT" "COMMAND")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;KERNEL;TIMEOUT;APPEND" "COMMAND")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "wwatch_add_guest_test: unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -51,12 +53,16 @@ function(wwatch_add_guest_test)
     set(ARG_TIMEOUT ${WWATCH_GUEST_DEFAULT_TIMEOUT})
   endif()
   math(EXPR ctest_timeout "${ARG_TIMEOUT} + ${WWATCH_GUEST_TIMEOUT_SLACK}")
+  set(append)
+  if(ARG_APPEND)
+    set(append --append "${ARG_APPEND}")
+  endif()
 
   _wwatch_guest_prepare("${ARG_KERNEL}")
   add_test(NAME "${ARG_NAME}"
     COMMAND "${PROJECT_SOURCE_DIR}/tests/vm/run" --kernel "${ARG_KERNEL}"
             --build "${CMAKE_BINARY_DIR}" --timeout "${ARG_TIMEOUT}"
-            -- ${ARG_COMMAND})
+            ${append} -- ${ARG_COMMAND})
   set_tests_properties("${ARG_NAME}" PROPERTIES
     SKIP_RETURN_CODE 77
     TIMEOUT ${ctest_timeout}
