@@ -462,8 +462,8 @@ static void test_setuid_exec_race(void **state)
 		ws_skip_msg("needs root to make a set-uid copy");
 		skip();
 	}
-	snprintf(cmd, sizeof(cmd), "cp '%s' %s && chown 0:0 %s && chmod 4755 %s",
-		 self_path, SUID_COPY, SUID_COPY, SUID_COPY);
+	snprintf(cmd, sizeof(cmd), "rm -f %s && cp '%s' %s && chown 0:0 %s && chmod 4755 %s",
+		 SUID_COPY, self_path, SUID_COPY, SUID_COPY, SUID_COPY);
 	if (access("/mnt/ext4", W_OK) || system(cmd)) {
 		ws_skip_msg("cannot make a set-uid copy in /mnt/ext4");
 		skip();
