@@ -66,17 +66,40 @@ static bool ibt_enforced(void)
 	return wwatch_cpu_ibt_enabled();
 }
 
-static bool starts_with_endbr(unsigned long addr)
+/*
+ * What an IBT kernel leaves where it sealed an ENDBR at boot (the
+ * function is never called indirectly): a 4-byte NOP of its own, "osp
+ * nopl (%rax)", which the kernel's is_endbr() also takes for an ENDBR.
+ */
+#define WWATCH_ENDBR_SEALED 0x001f0f66U
+
+static u32 entry_insn(unsigned long addr)
 {
 	u32 insn;
 
-	return !get_kernel_nofault(insn, (u32 *)addr) &&
-	       insn == WWATCH_ENDBR64;
+	return get_kernel_nofault(insn, (u32 *)addr) ? 0 : insn;
+}
+
+static bool starts_with_endbr(unsigned long addr)
+{
+	return entry_insn(addr) == WWATCH_ENDBR64;
+}
+
+static const char *entry_kind(unsigned long addr)
+{
+	switch (entry_insn(addr)) {
+	case WWATCH_ENDBR64:
+		return "starts with ENDBR64";
+	case WWATCH_ENDBR_SEALED:
+		return "starts with a sealed ENDBR";
+	default:
+		return "has no ENDBR";
+	}
 }
 
 /* What the check saw, for the one line logged on IBT kernels. */
 static unsigned int checked, with_endbr;
-static char without_endbr[160];
+static char without_endbr[320];
 
 /* Returns 0 if calling @addr indirectly is safe, -EPERM if IBT forbids. */
 static int check_callable(const char *name, unsigned long addr)
@@ -108,8 +131,9 @@ static int check_callable(const char *name, unsigned long addr)
  * The entry of the function the kprobe @kp was registered on.  A kernel
  * built with IBT places a probe on a function's first instruction past
  * its ENDBR (x86's arch_adjust_kprobe_addr()), so kp->addr can be the
- * entry + 4: calling that indirectly is what IBT forbids, and checking
- * it for ENDBR reads the wrong bytes.  kallsyms knows the offset.
+ * entry + 4 (also past a sealed ENDBR, which the kernel's is_endbr()
+ * accepts): calling that indirectly is what IBT forbids, and checking it
+ * for ENDBR reads the wrong bytes.  kallsyms knows the offset.
  * Returns the entry, or 0 (*off set to what was seen).
  */
 static unsigned long kprobe_entry(const struct kprobe *kp, unsigned long *off)
@@ -176,8 +200,8 @@ int wwatch_symbols_init(void)
 	}
 	/* Where IBT is built in, say what the check saw (IBT enforced or not). */
 	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT))
-		pr_info("IBT check: kallsyms_lookup_name kprobe at entry+%#lx, entry %s ENDBR64; %u of %u functions found by address start with ENDBR64%s%s; this CPU %s IBT\n",
-			off, starts_with_endbr(entry) ? "starts with" : "lacks",
+		pr_info("IBT check: kallsyms_lookup_name kprobe at entry+%#lx, entry %s; %u of %u functions found by address start with ENDBR64%s%s; this CPU %s IBT\n",
+			off, entry_kind(entry),
 			with_endbr, checked,
 			without_endbr[0] ? ", not:" : "", without_endbr,
 			ibt_enforced() ? "enforces" : "does not enforce");
