@@ -204,8 +204,10 @@ static void test_ftrace_disabled(void **state)
  * The kernel ABI's calls (PAGEMAP_SCAN on pagemap, UFFDIO_API) run module
  * code for as long as a copy to or from user memory blocks, which a
  * userfaultfd (or FUSE) lets user space make as long as it likes.  rmmod
- * must be refused meanwhile (EBUSY, at once), not wait in the exit in D
- * state; once the fault is resolved the call completes and rmmod works.
+ * must be refused meanwhile, at once, with the kernel's answer for a
+ * module in use (delete_module with O_NONBLOCK: EWOULDBLOCK, which is
+ * EAGAIN), not wait in the exit in D state; once the fault is resolved
+ * the call completes and rmmod works.
  */
 struct blocked_call {
 	int kind;		/* 0: PAGEMAP_SCAN, 1: UFFDIO_API */
@@ -246,7 +248,10 @@ static void *blocked_main(void *arg)
 	return NULL;
 }
 
-/* delete_module(O_NONBLOCK) in a child; its errno, or -1 if it hangs. */
+/*
+ * delete_module(O_NONBLOCK) in a child: 0, its errno, or -1 if it has not
+ * returned within @seconds (it hangs: reaped once the call is unblocked).
+ */
 static int rmmod_errno_within(int seconds)
 {
 	int status;
@@ -305,12 +310,14 @@ static void blocked_call_case(int kind)
 	assert_int_equal(read(uffd, &msg, sizeof(msg)), (ssize_t)sizeof(msg));
 	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
 	usleep(100000);
+	printf("%s blocked in user memory: module refcnt %ld\n",
+	       kind ? "UFFDIO_API" : "PAGEMAP_SCAN", wt_module_refcnt());
 	rm = rmmod_errno_within(30);
-	if (rm != EBUSY)
+	if (rm != EAGAIN)
 		printf("%s blocked in user memory: rmmod %s (errno %d)\n",
 		       kind ? "UFFDIO_API" : "PAGEMAP_SCAN",
-		       rm < 0 ? "hangs (D state) instead of EBUSY" :
-		       "did not answer EBUSY", rm);
+		       rm < 0 ? "hangs (D state) instead of refusing" :
+		       "did not answer EAGAIN (in use)", rm);
 	/* Resolve the fault: the call completes. */
 	copy.dst = (uintptr_t)page;
 	copy.src = (uintptr_t)src;
@@ -320,7 +327,7 @@ static void blocked_call_case(int kind)
 	if (rm < 0)
 		while (wait(NULL) > 0)
 			;
-	assert_int_equal(rm, EBUSY);
+	assert_int_equal(rm, EAGAIN);
 	if (kind == 0) {
 		struct wwatch_page_region *r = (void *)page;
 
