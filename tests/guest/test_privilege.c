@@ -389,9 +389,10 @@ static void test_setuid_exec(void **state)
  * the new mm first and the new credentials after, both under the task's
  * exec_update_lock.  A TARGET that looked in between without that lock
  * would pin the new (root's) mm having checked the old credentials.
- * Each round retries TARGET while the child execs and stops at the first
- * refusal; whatever the last success pinned must then be the old,
- * vanished address space: a scan of it finds nothing.
+ * Each round targets the child before it execs, retries TARGET while it
+ * execs and stops at the first refusal; whatever the last success pinned
+ * must then be the old, vanished address space: a scan of it finds
+ * nothing.
  */
 #define RACE_EXECS	60
 #define RACE_TRIES	200000
@@ -421,6 +422,12 @@ static int exec_race(void *arg)
 			      (char *)NULL);
 			_exit(1);
 		}
+		/*
+		 * Pinned before the exec starts, so the file never targets
+		 * the caller itself (if the exec wins every TARGET below).
+		 */
+		if (target(wfd, child))
+			return 25;
 		if (write(sync_pipe[1], "x", 1) != 1)
 			return 22;
 		for (int i = 0; i < RACE_TRIES; i++) {
