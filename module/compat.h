@@ -78,6 +78,20 @@ static inline void wwatch_ftrace_free_filter(struct ftrace_ops *ops)
 #endif
 }
 
+/* symbols.h's type of flush_tlb_mm_range() (hidden from modules). */
+#ifndef WWATCH_HAVE_FLUSH_TLB_MM_RANGE_SIG
+#error "flush_tlb_mm_range() changed its signature: update symbols.h and module/probes/flush_tlb_mm_range_sig.c"
+#endif
+
+/* The kernel's __mmu_notifier_invalidate_range_end(), found by address. */
+#ifdef WWATCH_HAVE_MMU_NOTIFIER_END_ONLY_END
+#define wwatch_mmu_notifier_range_end(range) \
+	wwatch_sym.mmu_notifier_range_end(range, false)
+#else
+#define wwatch_mmu_notifier_range_end(range) \
+	wwatch_sym.mmu_notifier_range_end(range)
+#endif
+
 /* Is Indirect Branch Tracking enforced on this CPU? */
 #include <asm/cpufeature.h>
 static inline bool wwatch_cpu_ibt_enabled(void)

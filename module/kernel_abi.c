@@ -26,7 +26,9 @@
  *    no ioctl at all) is redirected to kabi_pagemap(), the module's scan
  *    on the file's mm.  Opening pagemap already checked ptrace-read
  *    access, as upstream; every other ioctl costs one compare.  (Not
- *    vfs_ioctl: 6.1's ioctl(2) calls an inlined copy of it.)
+ *    vfs_ioctl: 6.1's ioctl(2) calls an inlined copy of it.)  The call
+ *    holds a module reference, so rmmod is refused while a scan is
+ *    blocked (in copy_to_user() on a page user space serves).
  *
  * While the kernel ABI holds async contexts, each holds a reference on
  * the module, so rmmod is refused until the programs close them.
@@ -37,6 +39,7 @@
 #include <linux/ftrace.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd.h>
@@ -156,21 +159,33 @@ out_free:
 }
 
 /*
- * Is [start, ...) of the caller's own memory registered with @ctx?  The
- * range of a uffd handed to another process is not the caller's: such a
- * range is protected by the kernel alone, without arming.
+ * Is [start, end) of the caller's own memory registered for WP with @ctx,
+ * every page of it?  The range comes from a second read of the caller's
+ * struct (the kernel read it itself before): a thread may have changed
+ * it in between, so it is checked again here as the kernel checked its
+ * own, and only such a range is armed.  The range of a uffd handed to
+ * another process is not the caller's: such a range is protected by the
+ * kernel alone, without arming.
  */
-static bool range_is_callers(const void *ctx, unsigned long start)
+static bool range_is_callers(const void *ctx, unsigned long start,
+			     unsigned long end)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	bool ret;
+	unsigned long addr = start;
+	bool ret = true;
 
 	if (!mm || mmap_read_lock_killable(mm))
 		return false;
-	vma = find_vma(mm, start);
-	ret = vma && vma->vm_start <= start &&
-	      vma->vm_userfaultfd_ctx.ctx == ctx;
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    vma->vm_userfaultfd_ctx.ctx != ctx || !userfaultfd_wp(vma)) {
+			ret = false;
+			break;
+		}
+		addr = vma->vm_end;
+	}
 	mmap_read_unlock(mm);
 	return ret;
 }
@@ -185,6 +200,7 @@ long wwatch_kabi_arm(struct file *file, unsigned long arg)
 {
 	struct uffdio_writeprotect __user *uwp = (void __user *)arg;
 	struct uffdio_writeprotect wp;
+	unsigned long start, end;
 
 	if (!(wwatch_engine_ctx_flags(file->private_data) &
 	      WWATCH_CTX_UNPOPULATED))
@@ -193,10 +209,15 @@ long wwatch_kabi_arm(struct file *file, unsigned long arg)
 		return -EFAULT;
 	if (!(wp.mode & UFFDIO_WRITEPROTECT_MODE_WP) || !wp.range.len)
 		return 0;
-	if (!range_is_callers(file->private_data, wp.range.start))
+	/* The kernel's validate_range(), on what we read. */
+	start = wp.range.start;
+	if (!PAGE_ALIGNED(start) || !PAGE_ALIGNED(wp.range.len) ||
+	    check_add_overflow(start, (unsigned long)wp.range.len, &end) ||
+	    end > TASK_SIZE)
 		return 0;
-	return wwatch_scan_reset(current->mm, wp.range.start,
-				 wp.range.start + wp.range.len);
+	if (!range_is_callers(file->private_data, start, end))
+		return 0;
+	return wwatch_scan_reset(current->mm, start, end);
 }
 
 /* Replaces do_vfs_ioctl() for PAGEMAP_SCAN on a pagemap file. */
@@ -208,6 +229,8 @@ static int notrace kabi_pagemap(struct file *file, unsigned int fd,
 
 	/* pagemap of a kernel thread: no address space to scan. */
 	ret = mm ? wwatch_scan_user(mm, true, (void __user *)arg) : -ESRCH;
+	/* The reference the hook took; the exit waits for `inside`. */
+	module_put(THIS_MODULE);
 	atomic_dec(&inside);
 	return ret;
 }
@@ -241,6 +264,14 @@ static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 	file = (struct file *)wwatch_fregs_arg(fregs, 0);
 	if (file->f_op != wwatch_sym.proc_pagemap_operations ||
 	    !READ_ONCE(kernel_abi))
+		return;
+	/*
+	 * The scan can block for as long as user space likes (its vector in
+	 * a page a userfaultfd or FUSE serves): rmmod must be refused
+	 * meanwhile, not wait in the exit.  Once rmmod has begun, the call
+	 * gets the stock kernel's ENOTTY.
+	 */
+	if (!try_module_get(THIS_MODULE))
 		return;
 	atomic_inc(&inside);
 	wwatch_fregs_set_ip(fregs, (unsigned long)kabi_pagemap);

@@ -16,8 +16,9 @@
  * tail can only make the ring look full.
  *
  * The pages are allocated one by one (charged to the caller's memory
- * cgroup), mapped contiguously in the kernel with vmap() and into user
- * space with vm_insert_page().
+ * cgroup, and to the user's RLIMIT_MEMLOCK as locked memory), mapped
+ * contiguously in the kernel with vmap() and into user space with
+ * vm_insert_page().
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
@@ -25,6 +26,10 @@
 #include <linux/mm.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/sched/user.h>
+#include <linux/sched/signal.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -43,6 +48,7 @@ struct wwatch_log {
 	wait_queue_head_t wait;		/* poll(2) sleepers */
 	unsigned int nr_pages;
 	struct page **pages;
+	struct user_struct *user;	/* charged nr_pages of locked_vm */
 };
 
 static void wake_consumer(struct wwatch_log *log)
@@ -95,13 +101,49 @@ void wwatch_log_append(struct wwatch_log *log, unsigned long addr,
 	wake_consumer(log);
 }
 
+/*
+ * The ring's pages stay allocated and mapped for as long as the file is
+ * open, so they count as the user's locked memory, against
+ * RLIMIT_MEMLOCK, as io_uring's and perf's rings do (io_uring's
+ * __io_account_mem(): the user's locked_vm, unless CAP_IPC_LOCK).  Else
+ * any user could pin 32 MiB per open file of a 0666 device.
+ */
+static int log_charge(struct wwatch_log *log)
+{
+	struct user_struct *user = current_user();
+	unsigned long limit, cur, new;
+
+	if (capable(CAP_IPC_LOCK))
+		return 0;
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		new = cur + log->nr_pages;
+		if (new > limit || new < cur)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	log->user = get_uid(user);
+	return 0;
+}
+
+static void log_uncharge(struct wwatch_log *log)
+{
+	if (!log->user)
+		return;
+	atomic_long_sub(log->nr_pages, &log->user->locked_vm);
+	free_uid(log->user);
+	log->user = NULL;
+}
+
 static void log_free(struct wwatch_log *log)
 {
 	unsigned int i;
 
+	log_uncharge(log);
+
 	if (log->hdr)
 		vunmap(log->hdr);
-	for (i = 0; i < log->nr_pages; i++)
+	for (i = 0; log->pages && i < log->nr_pages; i++)
 		if (log->pages[i])
 			__free_page(log->pages[i]);
 	kvfree(log->pages);
@@ -121,6 +163,10 @@ static struct wwatch_log *log_alloc(u32 entries, u32 flags)
 	if (!log)
 		return NULL;
 	log->nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
+	if (log_charge(log)) {
+		log->nr_pages = 0;
+		goto fail;
+	}
 	log->pages = kvcalloc(log->nr_pages, sizeof(*log->pages),
 			      GFP_KERNEL_ACCOUNT);
 	if (!log->pages)

@@ -15,6 +15,7 @@
 #include <linux/pid.h>
 #include <linux/ptrace.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -67,6 +68,11 @@ static long ioctl_version(void __user *uarg)
  * Points the scan at another process.  The access check is the one the
  * kernel applies when /proc/<pid>/pagemap is opened (read), and the one
  * for ptrace attach for write-protecting scans, which change the target.
+ * As the kernel's mm_access(), the mm is taken and checked under the
+ * target's exec_update_lock: an exec (of a setuid program, say) installs
+ * its new mm and its new credentials under that lock, so the check never
+ * sees the new mm with the old credentials.  Refused: EACCES, as
+ * mm_access() (open of /proc/<pid>/pagemap) answers.
  */
 static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 {
@@ -74,7 +80,7 @@ static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 	struct task_struct *task;
 	struct mm_struct *mm;
 	struct pid *pid;
-	bool may_wp;
+	bool may_wp = false;
 	int ret;
 
 	ret = copy_sized_arg(&t, sizeof(t), uarg);
@@ -92,23 +98,30 @@ static long ioctl_target(struct wwatch_file *wf, void __user *uarg)
 		if (!task)
 			return -ESRCH;
 	}
+	ret = down_read_killable(&task->signal->exec_update_lock);
+	if (ret) {
+		put_task_struct(task);
+		return ret;
+	}
 	mm = get_task_mm(task);
 	if (!mm) {
-		put_task_struct(task);
-		return -ESRCH;
-	}
-	if (mm == current->mm) {
+		ret = -ESRCH;
+	} else if (mm == current->mm) {
 		may_wp = true;
+	} else if (!wwatch_sym.ptrace_may_access(task,
+						 PTRACE_MODE_READ_FSCREDS)) {
+		ret = -EACCES;
 	} else {
-		if (!wwatch_sym.ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)) {
-			mmput(mm);
-			put_task_struct(task);
-			return -EPERM;
-		}
 		may_wp = wwatch_sym.ptrace_may_access(task,
 						      PTRACE_MODE_ATTACH_FSCREDS);
 	}
+	up_read(&task->signal->exec_update_lock);
 	put_task_struct(task);
+	if (ret) {
+		if (mm)
+			mmput(mm);
+		return ret;
+	}
 
 	mutex_lock(&wf->lock);
 	mmgrab(mm);

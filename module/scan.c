@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -53,21 +54,47 @@ static int scan_get_args(struct wwatch_scan_arg *a, void __user *uarg)
 	return 0;
 }
 
-/* Copies the buffered regions to the caller's vector; count or -EFAULT. */
-static long scan_copy_out(struct wwatch_scan *s)
+/*
+ * Copies the buffered regions to the caller's vector, as many as it takes;
+ * returns how many were copied, and sets *short_copy when not all were
+ * (the vector stopped being writable).
+ */
+static unsigned long scan_copy_out(struct wwatch_scan *s, bool *short_copy)
 {
-	unsigned long n = s->buf_used;
+	unsigned long n = s->buf_used, done, left;
 
 	if (!n)
 		return 0;
-	if (copy_to_user(u64_to_user_ptr(s->arg.vec), s->buf,
-			 n * sizeof(*s->buf)))
-		return -EFAULT;
-	s->arg.vec += n * sizeof(*s->buf);
-	s->arg.vec_len -= n;
+	left = copy_to_user(u64_to_user_ptr(s->arg.vec), s->buf,
+			    n * sizeof(*s->buf));
+	done = n - DIV_ROUND_UP(left, sizeof(*s->buf));
+	if (done)
+		s->reported_end = s->buf[done - 1].end;
+	if (done < n)
+		*short_copy = true;
+	s->arg.vec += done * sizeof(*s->buf);
+	s->arg.vec_len -= done;
 	s->buf_used = 0;
 	s->buf_cap = min_t(unsigned long, s->buf_cap, s->arg.vec_len);
-	return n;
+	return done;
+}
+
+/*
+ * Before a piece that write-protects what it reports: the piece may fill
+ * only as many regions as the vector can take from here (it is faulted in
+ * writable, without writing to it), so a region is never protected that
+ * cannot be reported.  (A thread that unmaps the vector between here and
+ * the copy still loses that piece: see docs/scan.md.)
+ */
+static void scan_fit_vector(struct wwatch_scan *s)
+{
+	size_t want, left;
+
+	if (!s->wp || !s->buf)
+		return;
+	want = s->buf_cap * sizeof(*s->buf);
+	left = fault_in_safe_writeable(u64_to_user_ptr(s->arg.vec), want);
+	s->buf_cap = (want - left) / sizeof(*s->buf);
 }
 
 /*
@@ -91,7 +118,7 @@ void wwatch_scan_notify_start(struct mmu_notifier_range *range,
 void wwatch_scan_notify_end(struct mmu_notifier_range *range)
 {
 	if (mm_has_notifiers(range->mm))
-		wwatch_sym.mmu_notifier_range_end(range, false);
+		wwatch_mmu_notifier_range_end(range);
 }
 
 /*
@@ -120,23 +147,35 @@ static int scan_piece(struct wwatch_scan *s, unsigned long start)
 	return ret;
 }
 
-/* The walk over the whole range; the number of regions or -errno. */
+/*
+ * The walk over the whole range; the number of regions or -errno.  Once a
+ * write-protecting scan has reported regions, an error (ENOMEM while
+ * arming, EINTR, a vector that stopped being writable) ends the walk with
+ * the count of what was reported and walk_end at its end, as a full
+ * vector does: those pages are protected, and the caller must learn of
+ * them.  A scan that protects nothing fails as upstream's does.
+ */
 static long scan_run(struct wwatch_scan *s)
 {
 	unsigned long start = s->arg.start;
-	long n, regions = 0;
+	bool short_copy = false;
+	long regions = 0;
 	int ret = WWATCH_WALK_GO;
 
 	if (!mmget_not_zero(s->mm))
 		return 0;	/* no address space left: nothing to report */
 	while (start < s->arg.end) {
+		bool unwritable;
+
+		scan_fit_vector(s);
+		unwritable = s->buf && !s->buf_cap;
 		ret = scan_piece(s, start);
-		n = scan_copy_out(s);
-		if (n < 0) {
-			ret = n;
+		regions += scan_copy_out(s, &short_copy);
+		if (short_copy || (unwritable && ret == WWATCH_WALK_FULL)) {
+			/* Something to report and nowhere to write it. */
+			ret = -EFAULT;
 			break;
 		}
-		regions += n;
 		if (ret != WWATCH_WALK_FULL || !s->arg.vec_len ||
 		    s->found == s->arg.max_pages)
 			break;
@@ -144,7 +183,14 @@ static long scan_run(struct wwatch_scan *s)
 		s->stopped = false;
 	}
 	mmput(s->mm);
-	return ret < 0 ? ret : regions;
+	if (ret >= 0)
+		return regions;
+	if (s->wp && regions) {
+		s->stopped = true;
+		s->walk_end = s->reported_end;
+		return regions;
+	}
+	return ret;
 }
 
 /* What the walk derives from a validated request. */

@@ -51,6 +51,8 @@ struct wwatch_scan {
 	unsigned long buf_used;
 	unsigned long found;		/* pages reported so far */
 
+	unsigned long reported_end;	/* end of the last region copied out */
+
 	bool stopped;			/* walk_end says where the walk stopped */
 	unsigned long walk_end;
 

@@ -15,8 +15,10 @@
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd.h>
 #include <linux/utsname.h>
@@ -64,14 +66,56 @@ static bool ibt_enforced(void)
 	return wwatch_cpu_ibt_enabled();
 }
 
-/* Returns 0 if calling @addr indirectly is safe, -EPERM if IBT forbids. */
-static int check_callable(const char *name, unsigned long addr)
+/*
+ * What an IBT kernel leaves where it sealed an ENDBR at boot (the
+ * function is never called indirectly): a 4-byte NOP of its own, "osp
+ * nopl (%rax)", which the kernel's is_endbr() also takes for an ENDBR.
+ */
+#define WWATCH_ENDBR_SEALED 0x001f0f66U
+
+static u32 entry_insn(unsigned long addr)
 {
 	u32 insn;
 
-	if (!ibt_enforced())
-		return 0;
-	if (!get_kernel_nofault(insn, (u32 *)addr) && insn == WWATCH_ENDBR64)
+	return get_kernel_nofault(insn, (u32 *)addr) ? 0 : insn;
+}
+
+static bool starts_with_endbr(unsigned long addr)
+{
+	return entry_insn(addr) == WWATCH_ENDBR64;
+}
+
+static const char *entry_kind(unsigned long addr)
+{
+	switch (entry_insn(addr)) {
+	case WWATCH_ENDBR64:
+		return "starts with ENDBR64";
+	case WWATCH_ENDBR_SEALED:
+		return "starts with a sealed ENDBR";
+	default:
+		return "has no ENDBR";
+	}
+}
+
+/* What the check saw, for the one line logged on IBT kernels. */
+static unsigned int checked, with_endbr;
+static char without_endbr[320];
+
+/* Returns 0 if calling @addr indirectly is safe, -EPERM if IBT forbids. */
+static int check_callable(const char *name, unsigned long addr)
+{
+	bool endbr = starts_with_endbr(addr);
+
+	checked++;
+	if (endbr) {
+		with_endbr++;
+	} else if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
+		size_t n = strlen(without_endbr);
+
+		snprintf(without_endbr + n, sizeof(without_endbr) - n, " %s",
+			 name);
+	}
+	if (!ibt_enforced() || endbr)
 		return 0;
 #ifdef UFFD_FEATURE_WP_ASYNC
 	pr_err("%s has no ENDBR and this CPU enforces IBT (Indirect Branch Tracking), so wwatch cannot call it; Linux %s does not need wwatch: libwwatch uses the kernel's own UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN\n",
@@ -83,10 +127,40 @@ static int check_callable(const char *name, unsigned long addr)
 	return -EPERM;
 }
 
+/*
+ * The entry of the function the kprobe @kp was registered on.  A kernel
+ * built with IBT places a probe on a function's first instruction past
+ * its ENDBR (x86's arch_adjust_kprobe_addr()), so kp->addr can be the
+ * entry + 4 (also past a sealed ENDBR, which the kernel's is_endbr()
+ * accepts): calling that indirectly is what IBT forbids, and checking it
+ * for ENDBR reads the wrong bytes.  kallsyms knows the offset.
+ * Returns the entry, or 0 (*off set to what was seen).
+ */
+static unsigned long kprobe_entry(const struct kprobe *kp, unsigned long *off)
+{
+	char buf[KSYM_SYMBOL_LEN], *plus, *slash;
+	unsigned long addr = (unsigned long)kp->addr;
+	size_t len = strlen(kp->symbol_name);
+
+	*off = ULONG_MAX;
+	sprint_symbol(buf, addr);	/* "name+0x4/0x30" */
+	if (strncmp(buf, kp->symbol_name, len) || buf[len] != '+')
+		return 0;
+	plus = buf + len + 1;
+	slash = strchr(plus, '/');
+	if (!slash)
+		return 0;
+	*slash = 0;
+	if (kstrtoul(plus, 0, off) || *off > 16)
+		return 0;
+	return addr - *off;
+}
+
 int wwatch_symbols_init(void)
 {
-	unsigned long (*lookup)(const char *name);
+	typeof(&kallsyms_lookup_name) lookup;
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long entry, off;
 	unsigned int i;
 	int ret;
 
@@ -96,11 +170,17 @@ int wwatch_symbols_init(void)
 		       ret);
 		return ret;
 	}
-	lookup = (void *)kp.addr;
+	entry = kprobe_entry(&kp, &off);
 	unregister_kprobe(&kp);
-	ret = check_callable("kallsyms_lookup_name", (unsigned long)lookup);
+	if (!entry) {
+		pr_err("kallsyms_lookup_name's kprobe is not at its entry (offset %#lx) in Linux %s: this kernel is not supported; report it with the output of `wwatch info`\n",
+		       off, utsname()->release);
+		return -ENOENT;
+	}
+	ret = check_callable("kallsyms_lookup_name", entry);
 	if (ret)
 		return ret;
+	lookup = (typeof(lookup))entry;
 
 	for (i = 0; i < ARRAY_SIZE(wanted); i++) {
 		unsigned long addr;
@@ -118,5 +198,12 @@ int wwatch_symbols_init(void)
 			return ret;
 		*(unsigned long *)((char *)&wwatch_sym + wanted[i].offset) = addr;
 	}
+	/* Where IBT is built in, say what the check saw (IBT enforced or not). */
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT))
+		pr_info("IBT check: kallsyms_lookup_name kprobe at entry+%#lx, entry %s; %u of %u functions found by address start with ENDBR64%s%s; this CPU %s IBT\n",
+			off, entry_kind(entry),
+			with_endbr, checked,
+			without_endbr[0] ? ", not:" : "", without_endbr,
+			ibt_enforced() ? "enforces" : "does not enforce");
 	return 0;
 }

@@ -7,42 +7,51 @@
 #ifndef WWATCH_SYMBOLS_H
 #define WWATCH_SYMBOLS_H
 
+#include <linux/fs.h>
+#include <linux/huge_mm.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
+#include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/userfaultfd_k.h>
 
+/*
+ * Each pointer has the type of the kernel's own declaration (typeof), so
+ * a kernel update that changes a signature breaks the build instead of
+ * the call.  Where no header declares the function, the type comes from
+ * what the kernel calls it through, or from a build probe (compat.h).
+ */
 struct wwatch_syms {
-	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
+	typeof(&ptrace_may_access) ptrace_may_access;
+	/* Declared for built-in code only: the type is checked by a probe. */
 	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start,
 				   unsigned long end, unsigned int stride_shift,
 				   bool freed_tables);
-	/*
-	 * The last argument is a struct page * (5.10) or struct folio *
-	 * (6.1+); wwatch always passes NULL, so the type does not matter.
-	 */
-	void (*split_huge_pmd_fn)(struct vm_area_struct *vma, pmd_t *pmd,
-			       unsigned long address, bool freeze, void *page);
-	int (*mmu_notifier_range_start)(struct mmu_notifier_range *range);
-	/*
-	 * Takes (range, only_end) before 6.6 and (range) after: the extra
-	 * register argument is ignored by the newer function.
-	 */
-	void (*mmu_notifier_range_end)(struct mmu_notifier_range *range,
-				       bool only_end);
+	typeof(&__split_huge_pmd) split_huge_pmd_fn;
+	typeof(&__mmu_notifier_invalidate_range_start) mmu_notifier_range_start;
+	/* (range, only_end) before 6.6, (range) since: compat.h calls it. */
+	typeof(&__mmu_notifier_invalidate_range_end) mmu_notifier_range_end;
+#ifdef WWATCH_HAVE_PTE_OFFSET_MAP_LOCK_FN
 	/* Only on kernels where pte_offset_map_lock() is out of line. */
-	pte_t *(*pte_offset_map_lock_fn)(struct mm_struct *mm, pmd_t *pmd,
-					 unsigned long addr, spinlock_t **ptlp);
+	typeof(&__pte_offset_map_lock) pte_offset_map_lock_fn;
+#else
+	void *pte_offset_map_lock_fn;	/* never looked up */
+#endif
 	/* Page-table allocation (the scan arms unpopulated ranges). */
-	int (*pte_alloc_fn)(struct mm_struct *mm, pmd_t *pmd);
-	int (*pmd_alloc_fn)(struct mm_struct *mm, pud_t *pud, unsigned long addr);
-	int (*pud_alloc_fn)(struct mm_struct *mm, p4d_t *p4d, unsigned long addr);
-	int (*p4d_alloc_fn)(struct mm_struct *mm, pgd_t *pgd, unsigned long addr);
-	/* The original of what uffd_ioctl.c hooks (every kernel). */
-	long (*userfaultfd_ioctl)(struct file *file, unsigned int cmd,
-				  unsigned long arg);
+	typeof(&__pte_alloc) pte_alloc_fn;
+	typeof(&__pmd_alloc) pmd_alloc_fn;
+	typeof(&__pud_alloc) pud_alloc_fn;
+	typeof(&__p4d_alloc) p4d_alloc_fn;
+	/*
+	 * The original of what uffd_ioctl.c hooks (every kernel): static in
+	 * fs/userfaultfd.c, called by the kernel as the file's ioctl.
+	 */
+	typeof(((const struct file_operations *)NULL)->unlocked_ioctl)
+		userfaultfd_ioctl;
 	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
 	const struct file_operations *proc_pagemap_operations;
-	void (*dup_userfaultfd_complete)(struct list_head *fcs);
+	typeof(&dup_userfaultfd_complete) dup_userfaultfd_complete;
 };
 
 extern struct wwatch_syms wwatch_sym;

@@ -47,6 +47,8 @@ static long notrace served_ioctl(struct file *file, unsigned int cmd,
 		ret = wwatch_filewp_call(file, cmd, arg);
 		break;
 	}
+	/* The reference the hook took; the exit waits for `inside`. */
+	module_put(THIS_MODULE);
 	atomic_dec(&inside);
 	return ret;
 }
@@ -77,6 +79,14 @@ static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
 	default:
 		return;
 	}
+	/*
+	 * Each of these calls can block in user memory (a page a uffd or
+	 * FUSE serves): hold the module for it, so rmmod is refused rather
+	 * than left waiting in the exit.  Once rmmod has begun, the call goes
+	 * to the kernel's own ioctl.
+	 */
+	if (!try_module_get(THIS_MODULE))
+		return;
 	atomic_inc(&inside);
 	regs->ip = (unsigned long)served_ioctl;
 }

@@ -149,6 +149,25 @@ static int exit_status(int status)
 	return LOG_EXIT_FAILED;
 }
 
+/*
+ * LOG_SETUP's ENOMEM: usually the ring counted as locked memory against
+ * RLIMIT_MEMLOCK (the module charges it, as io_uring does its rings).
+ */
+static void memlock_message(unsigned int entries)
+{
+	unsigned long long kib = (4096ULL + (unsigned long long)entries *
+				  sizeof(struct wwatch_log_entry) + 1023) / 1024;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY) {
+		fprintf(stderr, "wwatch log: setting up the log: out of memory (a ring of %u entries takes %llu KiB)\n",
+			entries, kib);
+		return;
+	}
+	fprintf(stderr, "wwatch log: a ring of %u entries takes %llu KiB of locked memory, and this user's RLIMIT_MEMLOCK (ulimit -l) is %llu KiB, shared by all its rings and other locked memory: use a smaller --entries or raise the limit\n",
+		entries, kib, (unsigned long long)rl.rlim_cur / 1024);
+}
+
 /* Opens the module backend with a log: the handle, or NULL (said why). */
 static struct wwatch *open_log(unsigned int entries, unsigned int flags)
 {
@@ -172,6 +191,8 @@ static struct wwatch *open_log(unsigned int entries, unsigned int flags)
 	err = wwatch_log_enable(w, &lo);
 	if (err == -EOPNOTSUPP)
 		fprintf(stderr, "wwatch log: the loaded wwatch module has no write log (it came with module ABI 1.1): update and reload it\n");
+	else if (err == -ENOMEM)
+		memlock_message(entries);
 	else if (err)
 		fprintf(stderr, "wwatch log: setting up the log: %s\n",
 			strerror(-err));

@@ -212,7 +212,8 @@ struct wwatch_log_event {
  * since it was added or reset) is logged.  opts may be NULL (4096 slots,
  * no tid).  Errors: -EINVAL (bad opts), -EOPNOTSUPP (native backend, or a
  * module without the log: WWATCH_FEAT_LOG, module ABI 1.1), -EBUSY
- * (already enabled), -ENOMEM, -EPROTO (the module answered something this
+ * (already enabled), -ENOMEM (out of memory, or the ring would exceed the
+ * user's RLIMIT_MEMLOCK, which all its rings share), -EPROTO (the module answered something this
  * library cannot trust), or the errno of the ioctl or mmap(2).
  */
 int wwatch_log_enable(struct wwatch *w, const struct wwatch_log_opts *opts);

@@ -130,13 +130,13 @@ static int own_memory(void *arg)
 	    !written[3])
 		return 4;
 	/* Refused: another user's process, root's, init, a non-dumpable one. */
-	if (target(c.wfd, pids[0]) != -EPERM)
+	if (target(c.wfd, pids[0]) != -EACCES)
 		return 5;
-	if (target(c.wfd, pids[1]) != -EPERM)
+	if (target(c.wfd, pids[1]) != -EACCES)
 		return 6;
-	if (target(c.wfd, pids[2]) != -EPERM)
+	if (target(c.wfd, pids[2]) != -EACCES)
 		return 7;
-	if (target(c.wfd, 1) != -EPERM)
+	if (target(c.wfd, 1) != -EACCES)
 		return 8;
 	/* A refused TARGET changed nothing: the scan is still of our memory. */
 	p[5 * WT_PAGE] = 2;
@@ -145,7 +145,7 @@ static int own_memory(void *arg)
 		return 9;
 	/* A fresh open is refused the same way. */
 	fd = wt_wwatch_open();
-	if (fd < 0 || target(fd, pids[0]) != -EPERM)
+	if (fd < 0 || target(fd, pids[0]) != -EACCES)
 		return 10;
 	close(fd);
 	wt_teardown(&c);
@@ -356,8 +356,8 @@ static int exec_not_followed(void *arg)
 		return 5;
 	if (ws_scan(ws_wwatch(wfd), lo, all, vec, 4, NULL, NULL) != 0)
 		return 6;
-	/* And the new image cannot be targeted. */
-	if (target(wfd, child) != -EPERM)
+	/* And the new image cannot be targeted (EACCES, as mm_access()). */
+	if (target(wfd, child) != -EACCES)
 		return 7;
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
@@ -384,6 +384,101 @@ static void test_setuid_exec(void **state)
 	unlink(SUID_COPY);
 }
 
+/*
+ * The race of TARGET with the exec of a set-uid program: an exec installs
+ * the new mm first and the new credentials after, both under the task's
+ * exec_update_lock.  A TARGET that looked in between without that lock
+ * would pin the new (root's) mm having checked the old credentials.
+ * Each round targets the child before it execs, retries TARGET while it
+ * execs and stops at the first refusal; whatever the last success pinned
+ * must then be the old, vanished address space: a scan of it finds
+ * nothing.
+ */
+#define RACE_EXECS	60
+#define RACE_TRIES	200000
+
+static int exec_race(void *arg)
+{
+	struct wwatch_page_region vec[4];
+	void *lo = (void *)WT_PAGE;
+	size_t all = (1UL << 47) - 2 * WT_PAGE;
+	unsigned long ok = 0, refused = 0;
+
+	(void)arg;
+	for (int round = 0; round < RACE_EXECS; round++) {
+		int wfd = wt_wwatch_open(), sync_pipe[2], r = 0, n;
+		pid_t child;
+		char c;
+
+		if (wfd < 0 || pipe(sync_pipe))
+			return 20;
+		child = fork();
+		if (child < 0)
+			return 21;
+		if (child == 0) {
+			if (read(sync_pipe[0], &c, 1) != 1)
+				_exit(1);
+			execl(SUID_COPY, SUID_COPY, "--suid-sleeper",
+			      (char *)NULL);
+			_exit(1);
+		}
+		/*
+		 * Pinned before the exec starts, so the file never targets
+		 * the caller itself (if the exec wins every TARGET below).
+		 */
+		if (target(wfd, child))
+			return 25;
+		if (write(sync_pipe[1], "x", 1) != 1)
+			return 22;
+		for (int i = 0; i < RACE_TRIES; i++) {
+			r = target(wfd, child);
+			if (r)
+				break;
+			ok++;
+		}
+		if (r != -EACCES) {
+			printf("round %d: TARGET never refused (last %d)\n",
+			       round, r);
+			return 23;
+		}
+		refused++;
+		n = ws_scan(ws_wwatch(wfd), lo, all, vec, 4, NULL, NULL);
+		if (n != 0) {
+			printf("round %d: TARGET pinned the set-uid image's memory (%d regions, %#llx-%#llx)\n",
+			       round, n, n > 0 ? (unsigned long long)vec[0].start : 0ULL,
+			       n > 0 ? (unsigned long long)vec[0].end : 0ULL);
+			return 24;
+		}
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		close(sync_pipe[0]);
+		close(sync_pipe[1]);
+		close(wfd);
+	}
+	printf("exec race: %d execs, %lu TARGETs allowed before the exec, %lu refused after\n",
+	       RACE_EXECS, ok, refused);
+	return 0;
+}
+
+static void test_setuid_exec_race(void **state)
+{
+	char cmd[512];
+
+	(void)state;
+	if (!wt_is_root()) {
+		ws_skip_msg("needs root to make a set-uid copy");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "rm -f %s && cp '%s' %s && chown 0:0 %s && chmod 4755 %s",
+		 SUID_COPY, self_path, SUID_COPY, SUID_COPY, SUID_COPY);
+	if (access("/mnt/ext4", W_OK) || system(cmd)) {
+		ws_skip_msg("cannot make a set-uid copy in /mnt/ext4");
+		skip();
+	}
+	as_user(1000, exec_race, NULL);
+	unlink(SUID_COPY);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +486,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_yama),
 		cmocka_unit_test(test_uffd_policy),
 		cmocka_unit_test(test_setuid_exec),
+		cmocka_unit_test(test_setuid_exec_race),
 	};
 	static char exe[4096];
 	ssize_t n;

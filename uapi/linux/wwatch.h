@@ -86,8 +86,15 @@ struct wwatch_attach {
  * /proc/<pid>/pagemap (PTRACE_MODE_READ_FSCREDS); a write-protecting scan
  * of it needs PTRACE_MODE_ATTACH_FSCREDS.
  *
- * Errors: ESRCH (no such process or it has no memory), EPERM (access
- * denied), EINVAL (bad size or flags).
+ * The process's memory is taken and access checked under its
+ * exec_update_lock, as the kernel's mm_access() does, so an exec (of a
+ * set-uid program) is either before (its old memory, which then goes
+ * away) or after (its new credentials are checked).
+ *
+ * Errors: ESRCH (no such process or it has no memory), EACCES (access
+ * denied, as opening its /proc/<pid>/pagemap; EPERM up to wwatch 0.3.0),
+ * EINVAL (bad size or flags), EINTR (fatal signal while waiting for an
+ * exec of the target).
  */
 struct wwatch_target {
 	__u64 size;		/* sizeof(struct wwatch_target) */
@@ -198,7 +205,11 @@ struct wwatch_scan_arg {
  *
  * Errors of WWATCH_IOC_LOG_SETUP: EINVAL (bad size, flags, or `entries`
  * not a power of two in [WWATCH_LOG_MIN_ENTRIES, WWATCH_LOG_MAX_ENTRIES]),
- * EBUSY (this file already has a log), ENOMEM.  mmap: ENODEV (no log set
+ * EBUSY (this file already has a log), ENOMEM (out of memory, or the
+ * ring's pages, mmap_size, would take the user's locked memory beyond
+ * RLIMIT_MEMLOCK: a ring counts as locked memory until its file is
+ * released, as io_uring's do, shared by all the user's rings; CAP_IPC_LOCK
+ * is exempt).  mmap: ENODEV (no log set
  * up yet), EINVAL (not MAP_SHARED, offset not 0 or length not mmap_size),
  * EPERM (PROT_EXEC).
  */
