@@ -204,6 +204,7 @@ static void test_errors(void **state)
 	struct wwatch_scan_arg a;
 	struct watched w;
 	char *bad_vec;
+	long r;
 	int i;
 
 	watch(&w, wt_map_anon(16 * PG), 16);
@@ -221,7 +222,7 @@ static void test_errors(void **state)
 		a.flags = 1ULL << i;
 		assert_int_equal(raw_scan(w.t.fd, &a), -EINVAL);
 	}
-	for (i = 8; i < 64; i += 5) {		/* unknown categories */
+	for (i = 9; i < 64; i += 5) {		/* unknown categories (8: GUARD) */
 		__u64 *masks[] = { &a.category_mask, &a.category_anyof_mask,
 				      &a.category_inverted, &a.return_mask };
 		size_t m;
@@ -231,6 +232,16 @@ static void test_errors(void **state)
 			*masks[m] = 1ULL << i;
 			assert_int_equal(raw_scan(w.t.fd, &a), -EINVAL);
 		}
+	}
+	for (size_t m = 0; m < 4; m++) {	/* GUARD: accepted (ABI 1.3) */
+		__u64 *masks[] = { &a.category_mask, &a.category_anyof_mask,
+				      &a.category_inverted, &a.return_mask };
+
+		init_arg(&a, w.p, 16 * PG, vec, 16);
+		*masks[m] = WWATCH_PAGE_IS_GUARD;
+		r = ioctl(w.t.fd, WWATCH_IOC_SCAN, &a);	/* a count */
+		if (r < 0)
+			fail_msg("GUARD in mask %zu: %s", m, strerror(errno));
 	}
 	init_arg(&a, w.p + 1, 16 * PG, vec, 16);	/* unaligned start */
 	assert_int_equal(raw_scan(w.t.fd, &a), -EINVAL);
