@@ -171,13 +171,22 @@ check "info: bad option" 2 -- wwatch info --frob
 # 26); the packaged case, with wwatch.ko under /lib/modules, is checked by
 # tests/packaging/run-guest-install.
 if [ "$(id -u)" = 0 ]; then
-	check "info: load at boot, nothing names it" 0 \
-		"^Load at boot: *no (no modules-load.d file" -- wwatch info --no-memory-test
 	mkdir -p /run/modules-load.d /etc/modules-load.d /etc/modprobe.d
-	printf '# test\nwwatch\n' >/run/modules-load.d/wwatch.conf
-	check "info: load at boot, named in /run" 0 \
-		"^Load at boot: *named by /run/modules-load.d/wwatch.conf, but no wwatch.ko is installed" \
-		-- wwatch info --no-memory-test
+	if [ -e /usr/lib/modules-load.d/wwatch.conf ]; then
+		# Installed from the package (run-guest-install): its file decides.
+		named=/usr/lib/modules-load.d/wwatch.conf
+		check "info: load at boot, the package's file" 0 \
+			"^Load at boot: *yes (/usr/lib/modules-load.d/wwatch.conf)" \
+			-- wwatch info --no-memory-test
+	else
+		named=/run/modules-load.d/wwatch.conf
+		check "info: load at boot, nothing names it" 0 \
+			"^Load at boot: *no (no modules-load.d file" -- wwatch info --no-memory-test
+		printf '# test\nwwatch\n' >/run/modules-load.d/wwatch.conf
+		check "info: load at boot, named in /run" 0 \
+			"^Load at boot: *named by /run/modules-load.d/wwatch.conf, but no wwatch.ko is installed" \
+			-- wwatch info --no-memory-test
+	fi
 	ln -s /dev/null /etc/modules-load.d/wwatch.conf
 	check "info: load at boot, masked" 0 \
 		"^Load at boot: *no (masked: /etc/modules-load.d/wwatch.conf -> /dev/null" \
@@ -185,7 +194,7 @@ if [ "$(id -u)" = 0 ]; then
 	rm -f /etc/modules-load.d/wwatch.conf
 	echo 'blacklist wwatch' >/etc/modprobe.d/wwatch-test.conf
 	check "info: load at boot, blacklisted" 0 \
-		"^Load at boot: *no (/run/modules-load.d/wwatch.conf names it, but /etc/modprobe.d/wwatch-test.conf blacklists it)" \
+		"^Load at boot: *no ($named names it, but /etc/modprobe.d/wwatch-test.conf blacklists it)" \
 		-- wwatch info --no-memory-test
 	rm -f /etc/modprobe.d/wwatch-test.conf /run/modules-load.d/wwatch.conf
 fi
