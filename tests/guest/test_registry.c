@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The registry of async userfaultfd contexts (module/engine.c) and the
+ * kernel ABI's fork path (module/kabi_fork.c): issue 24, part 3.
+ *
+ *  - fork_busy_machine: forks of unrelated processes, stuck in fork()
+ *    (each waits for a reader of its own EVENT_FORK uffd that never
+ *    comes), must not keep an async EVENT_FORK program's child from
+ *    getting an async context: its first protected write must not wait.
+ *  - sync_after_churn: a synchronous uffd opened after many async ones
+ *    came and went (forks with cancelled events among them) still gets
+ *    its write-protect faults as messages; no entry is left behind.
+ *  - api_race: a thread flipping UFFD_FEATURE_EVENT_FORK in the struct
+ *    while UFFDIO_API reads it never ends with an async context whose
+ *    kernel-recorded features have EVENT_FORK the module did not check.
+ *  - user_limit: one user's contexts are bounded (max_user_ctx, EMFILE),
+ *    also once their descriptors are closed, without touching another
+ *    user's, and come back when the holder goes.
+ *
+ * Runs as root (EVENT_FORK needs CAP_SYS_PTRACE on 6.1); 6.12 answers
+ * natively where the kernel ABI would (the same assertions hold there).
+ * Everything is bounded by counts; the timeouts only catch hangs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "guest_util.h"
+
+#define MAX_USER_PARAM "/sys/module/wwatch/parameters/max_user_ctx"
+
+static bool native;	/* the kernel has WP_ASYNC itself (>= 6.7) */
+static bool kabi;	/* the upstream ABI is served (natively or by us) */
+
+static int new_uffd(void)
+{
+	int flags = O_CLOEXEC | O_NONBLOCK;
+
+	if (!wt_is_root())
+		flags |= UFFD_USER_MODE_ONLY;
+	return syscall(__NR_userfaultfd, flags);
+}
+
+/* A uffd with UFFDIO_API(@features): fd, or -errno. */
+static int uffd_api(uint64_t features)
+{
+	int fd, err = wt_uffd_open_err(features, &fd);
+
+	return err ? err : fd;
+}
+
+/* The features the kernel recorded for @fd (its fdinfo "API:" line). */
+static uint64_t fdinfo_features(int fd)
+{
+	char path[64], line[256];
+	unsigned long long api, f = ~0ULL;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	in = fopen(path, "re");
+	assert_non_null(in);
+	while (fgets(line, sizeof(line), in))
+		if (sscanf(line, "API:\t%llx:%llx:", &api, &f) == 2)
+			break;
+	fclose(in);
+	assert_true(f != ~0ULL);
+	return f & ~(1ULL << 31);	/* UFFD_FEATURE_INITIALIZED */
+}
+
+/* Waits for @pid at most @secs seconds (a hang-catcher); true if it exited 0. */
+static bool wait_exit0(pid_t pid, int secs)
+{
+	int status;
+
+	for (int i = 0; i < secs * 100; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (r < 0)
+			return false;
+		usleep(10000);
+	}
+	print_error("pid %d still running after %d s: it hangs\n", (int)pid, secs);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return false;
+}
+
+/* Reads @uffd's events until UFFD_EVENT_FORK: the child's uffd. */
+struct fork_reader {
+	int uffd;
+	int child_uffd;
+};
+
+static void *read_fork_event(void *arg)
+{
+	struct fork_reader *r = arg;
+	struct pollfd pfd = { .fd = r->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	r->child_uffd = -1;
+	while (poll(&pfd, 1, 60000) == 1) {
+		if (read(r->uffd, &msg, sizeof(msg)) == sizeof(msg)) {
+			if (msg.event == UFFD_EVENT_FORK) {
+				r->child_uffd = msg.arg.fork.ufd;
+				break;
+			}
+		} else if (errno != EAGAIN) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Is @pid asleep in the kernel's fork-event wait (its wchan says so)? */
+static int in_fork_wait(pid_t pid)
+{
+	char path[64], buf[128];
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if (wt_read_line(path, buf, sizeof(buf)))
+		return -1;
+	if (!strcmp(buf, "0") || !buf[0])
+		return -1;	/* wchan not available */
+	return strstr(buf, "userfaultfd") != NULL;
+}
+
+/*
+ * A process stuck in fork(): its EVENT_FORK uffd (synchronous) covers a
+ * VMA, and nobody reads the fork event.
+ */
+static pid_t start_stuck_forker(void)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *p = wt_map_anon(WT_PAGE);
+		struct uffdio_register reg = {
+			.range = { (unsigned long)p, WT_PAGE },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		int uffd = uffd_api(UFFD_FEATURE_EVENT_FORK);
+
+		if (!p || uffd < 0 || ioctl(uffd, UFFDIO_REGISTER, &reg))
+			_exit(2);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(2);
+		fork();		/* waits for a reader that never comes */
+		_exit(3);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+#define NR_STUCK 40	/* more than the 32 fork slots of wwatch <= 0.3.0 */
+#define FORK_FEATURES (WW_UFFD_ASYNC_FEATURES | UFFD_FEATURE_EVENT_FORK)
+
+static void test_fork_busy_machine(void **state)
+{
+	pid_t stuck[NR_STUCK], pid;
+	struct fork_reader r;
+	pthread_t reader;
+	long base = native ? 0 : wt_module_refcnt();
+	int uffd, i, seen = 0;
+	char *p;
+
+	(void)state;
+	if (!kabi)
+		skip();
+	p = wt_map_anon(4 * WT_PAGE);
+	assert_non_null(p);
+	uffd = uffd_api(FORK_FEATURES);
+	assert_true(uffd >= 0);
+	assert_int_equal(wt_register_wp(uffd, p, 4 * WT_PAGE), 0);
+	assert_int_equal(wt_writeprotect(uffd, p, 4 * WT_PAGE, true), 0);
+
+	for (i = 0; i < NR_STUCK; i++)
+		stuck[i] = start_stuck_forker();
+	/* Until every one sleeps in fork() (bounded: a hang-catcher). */
+	for (i = 0; i < NR_STUCK; i++) {
+		int k, w = -1;
+
+		for (k = 0; k < 3000 && (w = in_fork_wait(stuck[i])) == 0; k++)
+			usleep(10000);
+		seen += w == 1;
+	}
+	printf("%d of %d unrelated processes seen waiting in fork()\n",
+	       seen, NR_STUCK);
+
+	r.uffd = uffd;
+	assert_int_equal(pthread_create(&reader, NULL, read_fork_event, &r), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		p[2 * WT_PAGE] = 1;	/* a synchronous context waits here */
+		_exit(0);
+	}
+	assert_int_equal(pthread_join(reader, NULL), 0);
+	assert_true(r.child_uffd >= 0);
+	if (!wait_exit0(pid, 120))
+		fail_msg("the child's first protected write waited: its uffd context is synchronous");
+	assert_true(wt_uffd_no_message(r.child_uffd));
+	for (i = 0; i < NR_STUCK; i++) {
+		int status;
+
+		kill(stuck[i], SIGKILL);
+		assert_int_equal(waitpid(stuck[i], &status, 0), stuck[i]);
+	}
+	close(r.child_uffd);
+	close(uffd);
+	munmap(p, 4 * WT_PAGE);
+	if (!native)
+		assert_int_equal(wt_module_refcnt(), base);
+}
+
+struct writer {
+	volatile char *addr;
+	int done[2];
+};
+
+static void *write_page(void *arg)
+{
+	struct writer *w = arg;
+
+	*w->addr = 1;
+	if (write(w->done[1], "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/*
+ * Protects a fresh page of @uffd, writes it from a thread: 1 if the
+ * write reached user space as a WP message (resolved here), 0 if it went
+ * through without one (async).  Fails on anything else.
+ */
+static int write_goes_to_user(int uffd)
+{
+	struct pollfd pfd[2];
+	struct writer w;
+	struct uffd_msg msg;
+	pthread_t t;
+	int ret;
+	char *p = wt_map_anon(WT_PAGE);
+
+	assert_non_null(p);
+	p[0] = 0;
+	assert_int_equal(wt_register_wp(uffd, p, WT_PAGE), 0);
+	assert_int_equal(wt_writeprotect(uffd, p, WT_PAGE, true), 0);
+	w.addr = p;
+	assert_int_equal(pipe(w.done), 0);
+	assert_int_equal(pthread_create(&t, NULL, write_page, &w), 0);
+	pfd[0] = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = w.done[0], .events = POLLIN };
+	assert_true(poll(pfd, 2, 60000) > 0);	/* a hang-catcher */
+	if (pfd[0].revents & POLLIN) {
+		assert_int_equal(read(uffd, &msg, sizeof(msg)), sizeof(msg));
+		assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
+		assert_true(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+		assert_int_equal(wt_writeprotect(uffd, p, WT_PAGE, false), 0);
+		ret = 1;
+	} else {
+		ret = 0;
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(w.done[0]);
+	close(w.done[1]);
+	munmap(p, WT_PAGE);
+	return ret;
+}
+
+/* A fork whose event is cancelled: the forking process is killed in fork(). */
+static void cancelled_fork(void)
+{
+	int ready[2], status, k;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *p = wt_map_anon(WT_PAGE);
+		int uffd = uffd_api(FORK_FEATURES);
+
+		if (!p || uffd < 0 || wt_register_wp(uffd, p, WT_PAGE) ||
+		    wt_writeprotect(uffd, p, WT_PAGE, true))
+			_exit(2);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(2);
+		fork();
+		_exit(3);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	for (k = 0; k < 3000 && in_fork_wait(pid) == 0; k++)
+		usleep(10000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+#define CHURN_ROUNDS 12
+#define CHURN_ASYNC 64
+
+static void test_sync_after_churn(void **state)
+{
+	long base = native ? 0 : wt_module_refcnt();
+	int fds[CHURN_ASYNC], round, i, sync_fd;
+
+	(void)state;
+	if (!kabi)
+		skip();
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		for (i = 0; i < CHURN_ASYNC; i++) {
+			fds[i] = uffd_api(i & 1 ? FORK_FEATURES :
+					  WW_UFFD_ASYNC_FEATURES);
+			assert_true(fds[i] >= 0);
+		}
+		for (i = 0; i < CHURN_ASYNC; i++)
+			close(fds[i]);
+		if (round % 3 == 0)
+			cancelled_fork();
+		/* Synchronous ones, at addresses async ones just had. */
+		for (i = 0; i < 4; i++) {
+			sync_fd = uffd_api(i & 1 ? UFFD_FEATURE_EVENT_FORK : 0);
+			assert_true(sync_fd >= 0);
+			assert_int_equal(write_goes_to_user(sync_fd), 1);
+			close(sync_fd);
+		}
+	}
+	if (!native)
+		assert_int_equal(wt_module_refcnt(), base);
+}
+
+struct racer {
+	struct uffdio_api *api;
+	volatile int stop;
+};
+
+static void *flip_features(void *arg)
+{
+	struct racer *r = arg;
+	volatile uint64_t *f = &r->api->features;
+
+	while (!r->stop) {
+		*f = WW_UFFD_ASYNC_FEATURES;
+		*f = UFFD_FEATURE_EVENT_FORK;
+	}
+	return NULL;
+}
+
+#define RACE_TRIES 1500
+
+static void test_api_race(void **state)
+{
+	static struct uffdio_api shared;
+	int tries, ok = 0, refused = 0, sync_fork = 0, async_plain = 0;
+	long base = native ? 0 : wt_module_refcnt();
+	struct racer r = { .api = &shared };
+	pthread_t t;
+
+	(void)state;
+	if (!kabi)
+		skip();
+	assert_int_equal(pthread_create(&t, NULL, flip_features, &r), 0);
+	for (tries = 0; tries < RACE_TRIES; tries++) {
+		int fd = new_uffd();
+		uint64_t f;
+
+		assert_true(fd >= 0);
+		shared.api = UFFD_API;
+		shared.features = WW_UFFD_ASYNC_FEATURES;
+		if (ioctl(fd, UFFDIO_API, &shared)) {
+			assert_true(errno == EINVAL || errno == EPERM);
+			refused++;
+			close(fd);
+			continue;
+		}
+		ok++;
+		f = fdinfo_features(fd);
+		if (f & UFFD_FEATURE_EVENT_FORK) {
+			/* Accepted with EVENT_FORK: must be synchronous. */
+			if (!write_goes_to_user(fd))
+				fail_msg("try %d: async context with EVENT_FORK the module never checked (kernel features %#llx)",
+					 tries, (unsigned long long)f);
+			sync_fork++;
+		} else {
+			async_plain++;
+		}
+		close(fd);
+	}
+	r.stop = 1;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	printf("%d tries: %d refused, %d accepted (%d sync with EVENT_FORK, %d without)\n",
+	       RACE_TRIES, refused, ok, sync_fork, async_plain);
+	if (!native)
+		assert_int_equal(wt_module_refcnt(), base);
+}
+
+static int write_param(const char *path, unsigned int v)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%u\n", v) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+#define LIMIT 12
+
+/* As wwuser: fills the quota through ATTACH (uffd fds closed), then reports. */
+static int fill_quota(int report, int go)
+{
+	int wfd = wt_wwatch_open(), n = 0, err = 0, fd;
+	char c;
+
+	if (wfd < 0)
+		return 10;
+	while (n < 200) {
+		fd = new_uffd();
+		if (fd < 0)
+			return 11;
+		err = wt_attach(wfd, fd);
+		close(fd);	/* the entry stays, held by wfd */
+		if (err)
+			break;
+		n++;
+	}
+	if (n != LIMIT || err != -EMFILE) {
+		printf("wwuser attached %d, then %d (want %d, then EMFILE)\n",
+		       n, err, LIMIT);
+		return 12;
+	}
+	if (kabi && !native && uffd_api(WW_UFFD_ASYNC_FEATURES) != -EMFILE)
+		return 13;
+	if (write(report, "x", 1) != 1 || read(go, &c, 1) != 1)
+		return 14;
+	close(wfd);
+	/* The holder is gone: the quota is back. */
+	fd = new_uffd();
+	wfd = wt_wwatch_open();
+	if (fd < 0 || wfd < 0 || wt_attach(wfd, fd))
+		return 15;
+	return 0;
+}
+
+static void test_user_limit(void **state)
+{
+	char old[32];
+	int report[2], go[2], fd, wfd;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(wt_read_line(MAX_USER_PARAM, old, sizeof(old)), 0);
+	assert_int_equal(write_param(MAX_USER_PARAM, LIMIT), 0);
+	assert_int_equal(pipe(report), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (wt_drop_privileges())
+			_exit(9);
+		_exit(fill_quota(report[1], go[0]));
+	}
+	if (read(report[0], &c, 1) != 1) {
+		int status;
+
+		waitpid(pid, &status, 0);
+		write_param(MAX_USER_PARAM, atoi(old));
+		fail_msg("wwuser's run failed: exit %d",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	/* wwuser is at its limit; root is another user. */
+	fd = new_uffd();
+	wfd = wt_wwatch_open();
+	assert_true(fd >= 0 && wfd >= 0);
+	assert_int_equal(wt_attach(wfd, fd), 0);
+	close(wfd);
+	close(fd);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_true(wait_exit0(pid, 120));
+	assert_int_equal(write_param(MAX_USER_PARAM, atoi(old)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fork_busy_machine),
+		cmocka_unit_test(test_sync_after_churn),
+		cmocka_unit_test(test_api_race),
+		cmocka_unit_test(test_user_limit),
+	};
+	bool by_module = false;
+
+	if (!wt_is_root()) {
+		printf("SKIP: the registry tests need root\n");
+		return 77;
+	}
+	if (access(MAX_USER_PARAM, F_OK))
+		printf("NOTE: %s missing\n", MAX_USER_PARAM);
+	kabi = wt_upstream_abi_served(&by_module);
+	native = kabi && !by_module;
+	if (!kabi)
+		printf("SKIP (fork, churn, race): the upstream ABI is not served here\n");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
