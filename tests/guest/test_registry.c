@@ -3,10 +3,11 @@
  * The registry of async userfaultfd contexts (module/engine.c) and the
  * kernel ABI's fork path (module/kabi_fork.c): issue 24, part 3.
  *
- *  - fork_busy_machine: forks of unrelated processes, stuck in fork()
- *    (each waits for a reader of its own EVENT_FORK uffd that never
- *    comes), must not keep an async EVENT_FORK program's child from
- *    getting an async context: its first protected write must not wait.
+ *  - fork_busy_machine: forks of unrelated processes (many at once, and
+ *    some stuck in fork() waiting for a reader of their own synchronous
+ *    EVENT_FORK uffd) must not keep an async EVENT_FORK program's
+ *    children from getting async contexts: their first protected write
+ *    must not wait.
  *  - sync_after_churn: a synchronous uffd opened after many async ones
  *    came and went (forks with cancelled events among them) still gets
  *    its write-protect faults as messages; no entry is left behind.
@@ -175,63 +176,166 @@ static pid_t start_stuck_forker(void)
 	return pid;
 }
 
-#define NR_STUCK 40	/* more than the 32 fork slots of wwatch <= 0.3.0 */
+#define NR_STUCK 8
+/*
+ * Unrelated processes forking at the same time: more forks in progress
+ * than wwatch <= 0.3.0 had slots for (32), each long enough under TCG
+ * (NR_VMAS VMAs to copy) to overlap the program's forks.
+ */
+#define NR_BUSY 48
+#define BUSY_CHILDREN 4
+#define NR_VMAS 3000
+#define PROG_FORKS 10
 #define FORK_FEATURES (WW_UFFD_ASYNC_FEATURES | UFFD_FEATURE_EVENT_FORK)
+
+/*
+ * The async EVENT_FORK program: its own process (the stuck forkers are
+ * forks of the test, which must not have an EVENT_FORK context itself).
+ * Sets up, says so on @ready, waits for @go, forks; the child writes a
+ * protected page.  Exit 0 if the child's write went through without a
+ * message and the child's context is async, else non-zero.
+ */
+static int fork_program(int ready, int go)
+{
+	struct fork_reader r;
+	pthread_t reader;
+	char *p = wt_map_anon(4 * WT_PAGE);
+	int uffd = uffd_api(FORK_FEATURES);
+	pid_t pid;
+	char c;
+
+	if (!p || uffd < 0 || wt_register_wp(uffd, p, 4 * WT_PAGE) ||
+	    wt_writeprotect(uffd, p, 4 * WT_PAGE, true))
+		return 20;
+	if (write(ready, "x", 1) != 1 || read(go, &c, 1) != 1)
+		return 21;
+	for (int i = 0; i < PROG_FORKS; i++) {
+		r.uffd = uffd;
+		if (pthread_create(&reader, NULL, read_fork_event, &r))
+			return 22;
+		pid = fork();
+		if (pid < 0)
+			return 23;
+		if (pid == 0) {
+			p[2 * WT_PAGE] = 1;	/* a synchronous context waits here */
+			_exit(0);
+		}
+		pthread_join(reader, NULL);
+		if (r.child_uffd < 0)
+			return 24;
+		if (!wait_exit0(pid, 60)) {
+			printf("fork %d: the child's first protected write waited: its uffd context is synchronous\n",
+			       i);
+			return 25;
+		}
+		if (!wt_uffd_no_message(r.child_uffd))
+			return 26;
+		close(r.child_uffd);
+	}
+	return 0;
+}
+
+/*
+ * A process of NR_VMAS VMAs that forks BUSY_CHILDREN children (which
+ * wait to be killed) once @go says so.  Returns its pid.
+ */
+static pid_t start_busy_forker(int ready, int go)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *p = mmap(NULL, NR_VMAS * WT_PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char c;
+
+		setpgid(0, 0);	/* the test kills it and its children at once */
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (int i = 0; i < NR_VMAS; i += 2)
+			if (mprotect(p + i * WT_PAGE, WT_PAGE, PROT_READ))
+				_exit(2);
+		if (write(ready, "x", 1) != 1 || read(go, &c, 1) != 1)
+			_exit(2);
+		for (int i = 0; i < BUSY_CHILDREN; i++)
+			if (fork() == 0) {
+				pause();
+				_exit(0);
+			}
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
 
 static void test_fork_busy_machine(void **state)
 {
-	pid_t stuck[NR_STUCK], pid;
-	struct fork_reader r;
-	pthread_t reader;
+	pid_t stuck[NR_STUCK], busy[NR_BUSY], prog;
+	int busy_go[2], busy_ready[2];
 	long base = native ? 0 : wt_module_refcnt();
-	int uffd, i, seen = 0;
-	char *p;
+	int ready[2], go[2], i, seen = 0, status;
+	char c;
 
 	(void)state;
 	if (!kabi)
 		skip();
-	p = wt_map_anon(4 * WT_PAGE);
-	assert_non_null(p);
-	uffd = uffd_api(FORK_FEATURES);
-	assert_true(uffd >= 0);
-	assert_int_equal(wt_register_wp(uffd, p, 4 * WT_PAGE), 0);
-	assert_int_equal(wt_writeprotect(uffd, p, 4 * WT_PAGE, true), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	prog = fork();
+	assert_true(prog >= 0);
+	if (prog == 0)
+		_exit(fork_program(ready[1], go[0]));
+	assert_int_equal(read(ready[0], &c, 1), 1);
 
 	for (i = 0; i < NR_STUCK; i++)
 		stuck[i] = start_stuck_forker();
 	/* Until every one sleeps in fork() (bounded: a hang-catcher). */
-	for (i = 0; i < NR_STUCK; i++) {
-		int k, w = -1;
-
-		for (k = 0; k < 3000 && (w = in_fork_wait(stuck[i])) == 0; k++)
-			usleep(10000);
-		seen += w == 1;
+	for (int k = 0; k < 1000 && seen < NR_STUCK; k++) {
+		for (i = 0, seen = 0; i < NR_STUCK; i++)
+			seen += in_fork_wait(stuck[i]) == 1;
+		if (seen < NR_STUCK)
+			usleep(20000);
 	}
-	printf("%d of %d unrelated processes seen waiting in fork()\n",
-	       seen, NR_STUCK);
+	{
+		char path[64], buf[128] = "?";
 
-	r.uffd = uffd;
-	assert_int_equal(pthread_create(&reader, NULL, read_fork_event, &r), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		p[2 * WT_PAGE] = 1;	/* a synchronous context waits here */
-		_exit(0);
+		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)stuck[0]);
+		wt_read_line(path, buf, sizeof(buf));
+		printf("%d of %d unrelated processes seen waiting in fork() (wchan %s)\n",
+		       seen, NR_STUCK, buf);
 	}
-	assert_int_equal(pthread_join(reader, NULL), 0);
-	assert_true(r.child_uffd >= 0);
-	if (!wait_exit0(pid, 120))
-		fail_msg("the child's first protected write waited: its uffd context is synchronous");
-	assert_true(wt_uffd_no_message(r.child_uffd));
-	for (i = 0; i < NR_STUCK; i++) {
-		int status;
 
+	assert_int_equal(pipe(busy_go), 0);
+	assert_int_equal(pipe(busy_ready), 0);
+	for (i = 0; i < NR_BUSY; i++)
+		busy[i] = start_busy_forker(busy_ready[1], busy_go[0]);
+	for (i = 0; i < NR_BUSY; i++)
+		assert_int_equal(read(busy_ready[0], &c, 1), 1);
+	/* Start them all, then the program. */
+	for (i = 0; i < NR_BUSY; i++)
+		assert_int_equal(write(busy_go[1], "x", 1), 1);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(waitpid(prog, &status, 0), prog);	/* it has a watchdog */
+	for (i = 0; i < NR_STUCK; i++) {
 		kill(stuck[i], SIGKILL);
-		assert_int_equal(waitpid(stuck[i], &status, 0), stuck[i]);
+		waitpid(stuck[i], NULL, 0);
 	}
-	close(r.child_uffd);
-	close(uffd);
-	munmap(p, 4 * WT_PAGE);
+	for (i = 0; i < NR_BUSY; i++)
+		kill(-busy[i], SIGKILL);
+	for (i = 0; i < NR_BUSY; i++) {
+		kill(busy[i], SIGKILL);
+		waitpid(busy[i], NULL, 0);
+	}
+	close(busy_go[0]);
+	close(busy_go[1]);
+	close(busy_ready[0]);
+	close(busy_ready[1]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the EVENT_FORK program failed: status %#x", status);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	if (!native)
 		assert_int_equal(wt_module_refcnt(), base);
 }
@@ -316,7 +420,7 @@ static void cancelled_fork(void)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	for (k = 0; k < 3000 && in_fork_wait(pid) == 0; k++)
+	for (k = 0; k < 500 && in_fork_wait(pid) == 0; k++)
 		usleep(10000);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -363,7 +467,7 @@ struct racer {
 static void *flip_features(void *arg)
 {
 	struct racer *r = arg;
-	volatile uint64_t *f = &r->api->features;
+	volatile __u64 *f = &r->api->features;
 
 	while (!r->stop) {
 		*f = WW_UFFD_ASYNC_FEATURES;
@@ -521,6 +625,7 @@ int main(void)
 	};
 	bool by_module = false;
 
+	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!wt_is_root()) {
 		printf("SKIP: the registry tests need root\n");
 		return 77;
