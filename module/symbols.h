@@ -42,6 +42,7 @@ struct wwatch_syms {
 				  unsigned long arg);
 	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
 	const struct file_operations *proc_pagemap_operations;
+	int (*dup_userfaultfd)(struct vm_area_struct *vma, struct list_head *fcs);
 	void (*dup_userfaultfd_complete)(struct list_head *fcs);
 };
 
