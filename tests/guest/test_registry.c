@@ -182,9 +182,9 @@ static pid_t start_stuck_forker(void)
  * than wwatch <= 0.3.0 had slots for (32), each long enough under TCG
  * (NR_VMAS VMAs to copy) to overlap the program's forks.
  */
-#define NR_BUSY 48
+#define NR_BUSY 40
 #define BUSY_CHILDREN 4
-#define NR_VMAS 3000
+#define NR_VMAS 2000
 #define PROG_FORKS 10
 #define FORK_FEATURES (WW_UFFD_ASYNC_FEATURES | UFFD_FEATURE_EVENT_FORK)
 
@@ -236,10 +236,13 @@ static int fork_program(int ready, int go)
 }
 
 /*
- * A process of NR_VMAS VMAs that forks BUSY_CHILDREN children (which
- * wait to be killed) once @go says so.  Returns its pid.
+ * A process group: one process maps NR_VMAS VMAs (once: an mprotect
+ * storm in every process would only load the guest), then forks NR_BUSY
+ * copies of itself, which each fork BUSY_CHILDREN children (waiting to
+ * be killed) once @go says so; each copy says on @ready when it is
+ * there.  Returns the group's pid.
  */
-static pid_t start_busy_forker(int ready, int go)
+static pid_t start_busy_group(int ready, int go)
 {
 	pid_t pid = fork();
 
@@ -249,19 +252,23 @@ static pid_t start_busy_forker(int ready, int go)
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		char c;
 
-		setpgid(0, 0);	/* the test kills it and its children at once */
+		setpgid(0, 0);	/* the test kills them all at once */
 		if (p == MAP_FAILED)
 			_exit(2);
 		for (int i = 0; i < NR_VMAS; i += 2)
 			if (mprotect(p + i * WT_PAGE, WT_PAGE, PROT_READ))
 				_exit(2);
-		if (write(ready, "x", 1) != 1 || read(go, &c, 1) != 1)
-			_exit(2);
-		for (int i = 0; i < BUSY_CHILDREN; i++)
-			if (fork() == 0) {
-				pause();
-				_exit(0);
-			}
+		for (int b = 0; b < NR_BUSY; b++) {
+			if (fork())
+				continue;
+			if (write(ready, "x", 1) != 1 || read(go, &c, 1) != 1)
+				_exit(2);
+			for (int i = 0; i < BUSY_CHILDREN; i++)
+				if (fork() == 0)
+					break;
+			pause();
+			_exit(0);
+		}
 		pause();
 		_exit(0);
 	}
@@ -270,7 +277,7 @@ static pid_t start_busy_forker(int ready, int go)
 
 static void test_fork_busy_machine(void **state)
 {
-	pid_t stuck[NR_STUCK], busy[NR_BUSY], prog;
+	pid_t stuck[NR_STUCK], busy, prog;
 	int busy_go[2], busy_ready[2];
 	long base = native ? 0 : wt_module_refcnt();
 	int ready[2], go[2], i, seen = 0, status;
@@ -307,8 +314,7 @@ static void test_fork_busy_machine(void **state)
 
 	assert_int_equal(pipe(busy_go), 0);
 	assert_int_equal(pipe(busy_ready), 0);
-	for (i = 0; i < NR_BUSY; i++)
-		busy[i] = start_busy_forker(busy_ready[1], busy_go[0]);
+	busy = start_busy_group(busy_ready[1], busy_go[0]);
 	for (i = 0; i < NR_BUSY; i++)
 		assert_int_equal(read(busy_ready[0], &c, 1), 1);
 	/* Start them all, then the program. */
@@ -320,12 +326,8 @@ static void test_fork_busy_machine(void **state)
 		kill(stuck[i], SIGKILL);
 		waitpid(stuck[i], NULL, 0);
 	}
-	for (i = 0; i < NR_BUSY; i++)
-		kill(-busy[i], SIGKILL);
-	for (i = 0; i < NR_BUSY; i++) {
-		kill(busy[i], SIGKILL);
-		waitpid(busy[i], NULL, 0);
-	}
+	kill(-busy, SIGKILL);
+	waitpid(busy, NULL, 0);
 	close(busy_go[0]);
 	close(busy_go[1]);
 	close(busy_ready[0]);
