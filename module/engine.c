@@ -439,14 +439,15 @@ static void uncharge_user(struct wwatch_user *u)
 }
 
 /*
- * A new entry, charged to the caller's real uid and, for the kernel ABI
- * (@kabi), holding a module reference: ERR_PTR(-ENOMEM), (-EMFILE) over
+ * A new entry, charged to the caller's real uid (and its memory to the
+ * caller's memory cgroup) and, for the kernel ABI (@kabi), holding a
+ * module reference: ERR_PTR(-ENOMEM), (-EMFILE) over
  * the caller's limit, (-ENODEV) while unloading.  Inserting it cannot
  * fail for want of either; wwatch_engine_ctx_free() undoes an unused one.
  */
 struct attached_ctx *wwatch_engine_ctx_alloc(bool kabi)
 {
-	struct attached_ctx *a = kzalloc(sizeof(*a), GFP_KERNEL);
+	struct attached_ctx *a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	struct wwatch_user *u;
 
 	if (!a)
