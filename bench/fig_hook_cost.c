@@ -4,7 +4,7 @@
  * else.  Loaded, the module hooks with ftrace do_wp_page and
  * handle_userfault (the engine), userfaultfd_ioctl and vma_is_shmem
  * (regular files), every kernel; below 6.7 do_vfs_ioctl,
- * userfaultfd_release, uprobe_dup_mmap and dup_userfaultfd_complete (the
+ * userfaultfd_release, dup_userfaultfd and dup_userfaultfd_complete (the
  * kernel ABI); below 6.2 change_protection.  So every ioctl(2), fork and
  * mprotect of every process and every write fault on a write-protected or
  * copy-on-write page runs a callback.  This figure
@@ -22,7 +22,7 @@
  *   mprotect        mprotect() of one populated page, RO then RW in turn
  *                   (change_protection, hooked below 6.2: file_wp.c)
  *   fork-exit       fork() of this process, the child _exit()s, waitpid()
- *                   (uprobe_dup_mmap, dup_userfaultfd_complete: kabi_fork.c)
+ *                   (dup_userfaultfd, dup_userfaultfd_complete: kabi_fork.c)
  *
  * with the module not loaded, loaded, and loaded again (the control:
  * two loads of the very same module say how far phases differ by chance,
@@ -83,7 +83,7 @@ static const struct {
 	{ "uffd-wake", "do_vfs_ioctl, userfaultfd_ioctl" },
 	{ "uffd-new-close", "userfaultfd_release" },
 	{ "mprotect", "change_protection (< 6.2)" },
-	{ "fork-exit", "do_wp_page, uprobe_dup_mmap, dup_userfaultfd_complete" },
+	{ "fork-exit", "do_wp_page, dup_userfaultfd, dup_userfaultfd_complete" },
 };
 static const char *const phase_name[NPHASE] = {
 	"not-loaded", "loaded", "reloaded",
@@ -95,7 +95,7 @@ static const unsigned char perms[6][NPHASE] = {
 static const char *const hooked_fn[] = {
 	"do_wp_page", "handle_userfault", "do_vfs_ioctl", "userfaultfd_ioctl",
 	"userfaultfd_release", "vma_is_shmem", "change_protection",
-	"uprobe_dup_mmap", "dup_userfaultfd_complete",
+	"dup_userfaultfd", "dup_userfaultfd_complete",
 };
 #define NHOOKED (sizeof(hooked_fn) / sizeof(hooked_fn[0]))
 

@@ -22,14 +22,24 @@
  *    and the fault is retried.  Faults of any other kind or any other
  *    userfaultfd are untouched.
  *
- * Async contexts are kept in an RCU hash keyed by their context pointer.
- * An entry has one of two owners, and the fault path does not care which:
+ * Async contexts are kept in an RCU hash keyed by their context pointer,
+ * hashed with a key drawn at load (siphash), so nobody can aim entries at
+ * the bucket another program's faults walk; every entry is charged to the
+ * real uid that created it, at most max_user_ctx each (-EMFILE beyond).
+ * Each entry has a generation, unique for the module's life: code that
+ * must find "the same entry" later keeps (context, generation), never an
+ * entry pointer.  An entry has one of two owners, and the fault path does
+ * not care which:
  *  - an open /dev/wwatch the uffd was attached to (WWATCH_IOC_ATTACH),
  *    which holds a reference on the uffd file, so the context cannot be
  *    freed, and its address reused, while the hooks can still match it;
  *  - the kernel ABI (kernel_abi.c), for a uffd whose UFFDIO_API asked for
- *    UFFD_FEATURE_WP_ASYNC: no reference at all, the entry lives exactly
- *    as long as the uffd and is removed when the kernel releases it.
+ *    UFFD_FEATURE_WP_ASYNC: no reference on the context, the entry lives
+ *    as long as the uffd and is removed when the kernel releases it; one
+ *    left behind by a context freed unseen (a fork event cancelled) is
+ *    purged when its address comes back as a new context (every
+ *    successful handshake, every context created by fork).  Each holds a
+ *    module reference.
  * Each resolved fault is also appended to the write log of the file the
  * uffd is attached to, if it set one up (log.c).
  */
@@ -38,38 +48,78 @@
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
-#include <linux/hashtable.h>
+#include <linux/cred.h>
+#include <linux/hash.h>
 #include <linux/magic.h>
 #include <linux/hugetlb.h>
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/random.h>
 #include <linux/rculist.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
 #include "wwatch.h"
 #include "symbols.h"
+
+/* The entries charged to one real uid; users_lock. */
+struct wwatch_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int count;
+};
 
 struct attached_ctx {
 	struct hlist_node node;
 	const void *ctx;		/* struct userfaultfd_ctx *, never read */
 	struct wwatch_file *wf;		/* holder, or NULL: the kernel ABI */
 	unsigned int flags;		/* WWATCH_CTX_*, for the kernel ABI */
+	u64 gen;			/* unique, set when inserted */
+	struct wwatch_user *user;	/* charged until removed */
+	/* kabi_fork.c: the child's mm while the fork that adopted it runs. */
+	struct mm_struct *fork_mm;
 	struct rcu_head rcu;
 };
 
-static DEFINE_HASHTABLE(attached, 8);
-/* Entries of the kernel ABI with WWATCH_CTX_FORK (kabi_fork.c's fast path). */
-static atomic_t nr_fork_ctx = ATOMIC_INIT(0);
+#define REGISTRY_BITS 10
+static struct hlist_head attached[1 << REGISTRY_BITS];
+static siphash_key_t registry_key;	/* drawn at load */
+static u64 registry_gen;		/* attached_lock */
+/* Entries of the kernel ABI (kabi_fork.c's fast path). */
+static atomic_t nr_kabi_ctx = ATOMIC_INIT(0);
 /* Faults redirected into wwatch_resolve_wp() and not yet out of it. */
 static atomic_t resolving = ATOMIC_INIT(0);
 static DEFINE_SPINLOCK(attached_lock);	/* writers of `attached` */
+
+#define USERS_BITS 6
+static struct hlist_head users[1 << USERS_BITS];
+static DEFINE_SPINLOCK(users_lock);
+
+/*
+ * Registry entries (attached or kernel ABI) one real uid may hold: each
+ * pins memory and, attached, a uffd file, and all share the buckets the
+ * fault path walks.
+ */
+static unsigned int max_user_ctx = 1024;
+module_param(max_user_ctx, uint, 0644);
+MODULE_PARM_DESC(max_user_ctx,
+		 "Async userfaultfd contexts (attached to /dev/wwatch or served by the kernel ABI) one user may hold (default 1024)");
+
+static struct hlist_head *bucket_of(const void *ctx)
+{
+	u64 h = siphash_1u64((u64)(unsigned long)ctx, &registry_key);
+
+	return &attached[h & (ARRAY_SIZE(attached) - 1)];
+}
 
 /* Caller holds rcu_read_lock() or attached_lock. */
 static struct attached_ctx *find_attached(const void *ctx)
 {
 	struct attached_ctx *a;
 
-	hash_for_each_possible_rcu(attached, a, node, (unsigned long)ctx)
+	hlist_for_each_entry_rcu(a, bucket_of(ctx), node,
+				 lockdep_is_held(&attached_lock))
 		if (a->ctx == ctx)
 			return a;
 	return NULL;
@@ -298,6 +348,8 @@ int wwatch_engine_init(void)
 {
 	int ret;
 
+	get_random_bytes(&registry_key, sizeof(registry_key));
+
 	ret = wwatch_hook_function(&ops_do_wp_page, "do_wp_page");
 	if (ret)
 		return ret;
@@ -332,12 +384,121 @@ static bool file_is_uffd(struct file *file)
 	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
 }
 
-/* Caller holds attached_lock; @a is in the table.  Frees it after RCU. */
+/* Uncharges @u; users_lock held.  Frees it when its last entry goes. */
+static void uncharge_locked(struct wwatch_user *u)
+{
+	if (--u->count)
+		return;
+	hlist_del(&u->node);
+	kfree(u);
+}
+
+/*
+ * Charges one entry to the caller's real uid (as RLIMIT_NPROC and
+ * inotify's per-user limits count): the user, or ERR_PTR(-EMFILE) beyond
+ * max_user_ctx, or ERR_PTR(-ENOMEM).
+ */
+static struct wwatch_user *charge_user(void)
+{
+	kuid_t uid = current_uid();
+	struct hlist_head *head = &users[hash_32(__kuid_val(uid), USERS_BITS)];
+	struct wwatch_user *u, *spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+
+	spin_lock(&users_lock);
+	hlist_for_each_entry(u, head, node)
+		if (uid_eq(u->uid, uid))
+			break;
+	if (u && u->count >= READ_ONCE(max_user_ctx)) {
+		u = ERR_PTR(-EMFILE);
+	} else if (!u && !READ_ONCE(max_user_ctx)) {
+		u = ERR_PTR(-EMFILE);
+	} else if (!u && spare) {
+		u = spare;
+		spare = NULL;
+		u->uid = uid;
+		hlist_add_head(&u->node, head);
+	} else if (!u) {
+		u = ERR_PTR(-ENOMEM);
+	}
+	if (!IS_ERR(u))
+		u->count++;
+	spin_unlock(&users_lock);
+	kfree(spare);
+	if (IS_ERR(u) && PTR_ERR(u) == -EMFILE)
+		pr_warn_ratelimited("uid %u holds max_user_ctx=%u async userfaultfd contexts: EMFILE\n",
+				    from_kuid(&init_user_ns, uid),
+				    READ_ONCE(max_user_ctx));
+	return u;
+}
+
+static void uncharge_user(struct wwatch_user *u)
+{
+	spin_lock(&users_lock);
+	uncharge_locked(u);
+	spin_unlock(&users_lock);
+}
+
+/*
+ * A new entry, charged to the caller's real uid (and its memory to the
+ * caller's memory cgroup) and, for the kernel ABI (@kabi), holding a
+ * module reference: ERR_PTR(-ENOMEM), (-EMFILE) over
+ * the caller's limit, (-ENODEV) while unloading.  Inserting it cannot
+ * fail for want of either; wwatch_engine_ctx_free() undoes an unused one.
+ */
+struct attached_ctx *wwatch_engine_ctx_alloc(bool kabi)
+{
+	struct attached_ctx *a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	struct wwatch_user *u;
+
+	if (!a)
+		return ERR_PTR(-ENOMEM);
+	u = charge_user();
+	if (IS_ERR(u)) {
+		kfree(a);
+		return ERR_CAST(u);
+	}
+	if (kabi && !try_module_get(THIS_MODULE)) {
+		uncharge_user(u);
+		kfree(a);
+		return ERR_PTR(-ENODEV);
+	}
+	a->user = u;
+	a->flags = kabi ? WWATCH_CTX_KABI : 0;
+	return a;
+}
+
+/* Frees @a, never inserted, from wwatch_engine_ctx_alloc(). */
+void wwatch_engine_ctx_free(struct attached_ctx *a)
+{
+	if (a->flags & WWATCH_CTX_KABI)
+		module_put(THIS_MODULE);
+	uncharge_user(a->user);
+	kfree(a);
+}
+
+/* Caller holds attached_lock; @ctx has no entry. */
+static void insert_entry(struct attached_ctx *a)
+{
+	a->gen = ++registry_gen;
+	hlist_add_head_rcu(&a->node, bucket_of(a->ctx));
+	if (!a->wf)
+		atomic_inc(&nr_kabi_ctx);
+}
+
+/*
+ * Caller holds attached_lock; @a is in the table.  Uncharges it now (a
+ * user who closed the holder may make a new one at once), frees it after
+ * RCU; an entry of the kernel ABI gives its module reference back now
+ * (the exit waits for an RCU-tasks grace period before the text goes).
+ */
 static void remove_entry(struct attached_ctx *a)
 {
-	hash_del_rcu(&a->node);
-	if (!a->wf && (a->flags & WWATCH_CTX_FORK))
-		atomic_dec(&nr_fork_ctx);
+	hlist_del_rcu(&a->node);
+	if (!a->wf) {
+		atomic_dec(&nr_kabi_ctx);
+		module_put(THIS_MODULE);
+	}
+	uncharge_user(a->user);		/* users_lock nests inside */
 	kfree_rcu(a, rcu);
 }
 
@@ -360,74 +521,135 @@ static bool forget_ctx(const void *ctx, struct wwatch_file *wf)
 }
 
 /*
- * The kernel ABI makes @ctx async (@flags: WWATCH_CTX_*).  @a comes from
- * wwatch_engine_ctx_alloc(), so that the handshake, once the kernel has
- * accepted it, cannot fail for want of memory; it is consumed.  -EBUSY if
- * the context is async already.  With @fresh (the kernel has just
- * accepted UFFDIO_API on @ctx, so it was never initialised before), an
- * entry of the kernel ABI found for it is stale (a fork child's context
- * freed unseen, kabi_fork.c) and is replaced: returns 1 then, and the
- * caller drops the module reference the stale entry held.
+ * The kernel ABI makes @ctx async (@flags: WWATCH_CTX_*) after the
+ * kernel accepted UFFDIO_API on it: @ctx is a context never initialised
+ * before, so an entry of the kernel ABI found for its address is stale
+ * (a context freed unseen) and is replaced.  @a comes from
+ * wwatch_engine_ctx_alloc(true), so that the handshake, once the kernel
+ * has accepted it, cannot fail for want of memory or quota; it is
+ * consumed.  -EBUSY if @ctx was attached to a /dev/wwatch before its
+ * handshake.
  */
 int wwatch_engine_adopt(const void *ctx, unsigned int flags,
-			struct attached_ctx *a, bool fresh)
+			struct attached_ctx *a)
 {
 	struct attached_ctx *old;
-	int ret = 0;
 
 	a->ctx = ctx;
 	a->wf = NULL;
-	a->flags = flags;
+	a->flags = flags | WWATCH_CTX_KABI;
 	spin_lock(&attached_lock);
 	old = find_attached(ctx);
-	if (old && fresh && !old->wf) {
-		remove_entry(old);
-		ret = 1;
-	} else if (old) {
+	if (old && old->wf) {
 		spin_unlock(&attached_lock);
-		kfree(a);
+		wwatch_engine_ctx_free(a);
 		return -EBUSY;
 	}
-	hash_add_rcu(attached, &a->node, (unsigned long)ctx);
-	if (flags & WWATCH_CTX_FORK)
-		atomic_inc(&nr_fork_ctx);
+	if (old)
+		remove_entry(old);
+	insert_entry(a);
+	spin_unlock(&attached_lock);
+	return 0;
+}
+
+/*
+ * fork() has just made @child, a new context, for the child's copy of
+ * @parent's VMAs (in @mm, the child's).  Any entry of the kernel ABI at
+ * @child's address is stale and goes.  If @parent is a context of the
+ * kernel ABI, @child becomes one too, with the same flags, charged to the
+ * forking task's user: returns 1, or -ENOMEM/-EMFILE when that cannot be
+ * (the fork then fails), else 0.
+ */
+int wwatch_engine_adopt_fork(const void *parent, const void *child,
+			     struct mm_struct *mm)
+{
+	struct attached_ctx *a = NULL, *cur;
+	bool adopted = false;
+
+	if (wwatch_engine_ctx_flags(parent) & WWATCH_CTX_KABI) {
+		a = wwatch_engine_ctx_alloc(true);
+		if (IS_ERR(a))
+			return PTR_ERR(a);
+	}
+	spin_lock(&attached_lock);
+	cur = find_attached(child);
+	if (cur && !cur->wf) {
+		remove_entry(cur);
+		cur = NULL;
+	}
+	if (a && !cur) {
+		struct attached_ctx *p = find_attached(parent);
+
+		/* The parent's uffd may have been released meanwhile. */
+		if (p && !p->wf) {
+			a->ctx = child;
+			a->flags = p->flags;
+			a->fork_mm = mm;
+			insert_entry(a);
+			adopted = true;
+		}
+	}
+	spin_unlock(&attached_lock);
+	if (a && !adopted)
+		wwatch_engine_ctx_free(a);
+	return adopted;
+}
+
+/*
+ * For the fork that adopted @ctx (kabi_fork.c), before the kernel hands
+ * the child's contexts over: the entry's generation and the child's mm,
+ * or false if @ctx has no entry adopted by a fork in progress.
+ */
+bool wwatch_engine_fork_pending(const void *ctx, u64 *gen,
+				struct mm_struct **mm)
+{
+	struct attached_ctx *a;
+	bool ret = false;
+
+	spin_lock(&attached_lock);
+	a = find_attached(ctx);
+	if (a && !a->wf && a->fork_mm) {
+		*gen = a->gen;
+		*mm = a->fork_mm;
+		ret = true;
+	}
 	spin_unlock(&attached_lock);
 	return ret;
 }
 
 /*
- * Removes @ctx's entry if it is still @a, the one the kernel ABI adopted
- * it with (@a is only compared, never read: it may be freed already).
- * Returns whether it did.
+ * The fork that adopted @ctx (entry generation @gen) is over: if @drop,
+ * the child's context was freed unseen (its event cancelled) and the
+ * entry goes, else it is an ordinary entry of the kernel ABI from now on.
+ * An entry of another generation is left alone: it belongs to a newer
+ * context at the same address.
  */
-bool wwatch_engine_disown_entry(const void *ctx, const struct attached_ctx *a)
+void wwatch_engine_fork_done(const void *ctx, u64 gen, bool drop)
 {
-	struct attached_ctx *cur;
+	struct attached_ctx *a;
 
 	spin_lock(&attached_lock);
-	cur = find_attached(ctx);
-	if (cur && cur == a)
-		remove_entry(cur);
-	else
-		cur = NULL;
+	a = find_attached(ctx);
+	if (a && !a->wf && a->gen == gen) {
+		if (drop)
+			remove_entry(a);
+		else
+			a->fork_mm = NULL;
+	}
 	spin_unlock(&attached_lock);
-	return cur;
 }
 
-/* Are there async contexts of the kernel ABI with UFFD_FEATURE_EVENT_FORK? */
-bool wwatch_engine_has_fork_ctx(void)
+/* Are there async contexts of the kernel ABI? */
+bool wwatch_engine_has_kabi_ctx(void)
 {
-	return atomic_read(&nr_fork_ctx);
-}
-
-struct attached_ctx *wwatch_engine_ctx_alloc(void)
-{
-	return kzalloc(sizeof(struct attached_ctx), GFP_KERNEL);
+	return atomic_read(&nr_kabi_ctx);
 }
 
 /*
- * The kernel is releasing @ctx: forget it if the kernel ABI made it async.
- * Returns whether it did.  Safe in any context that may take a spinlock.
+ * The kernel is releasing @ctx, or has just initialised it: forget an
+ * entry of the kernel ABI for it (in the second case a stale one).
+ * Returns whether there was one.  Safe in any context that may take a
+ * spinlock.
  */
 bool wwatch_engine_disown(const void *ctx)
 {
@@ -449,8 +671,8 @@ bool wwatch_engine_ctx_async(const void *ctx)
 }
 
 /*
- * WWATCH_CTX_* of @ctx if the kernel ABI made it async, else 0.  Caller
- * holds rcu_read_lock() or is otherwise sure the answer cannot go stale.
+ * WWATCH_CTX_* of @ctx (WWATCH_CTX_KABI among them) if the kernel ABI
+ * made it async, else 0.  The answer may go stale at once.
  */
 unsigned int wwatch_engine_ctx_flags(const void *ctx)
 {
@@ -478,9 +700,9 @@ long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *re
 		ret = -EINVAL;
 		goto out_put;
 	}
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
-	if (!a) {
-		ret = -ENOMEM;
+	a = wwatch_engine_ctx_alloc(false);
+	if (IS_ERR(a)) {
+		ret = PTR_ERR(a);
 		goto out_put;
 	}
 	a->ctx = file->private_data;
@@ -497,7 +719,7 @@ long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *re
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	hash_add_rcu(attached, &a->node, (unsigned long)a->ctx);
+	insert_entry(a);
 	spin_unlock(&attached_lock);
 	wf->uffd[wf->nr_uffd++] = file;	/* the reference moves here */
 	mutex_unlock(&wf->lock);
@@ -505,7 +727,7 @@ long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *re
 
 out_unlock:
 	mutex_unlock(&wf->lock);
-	kfree(a);
+	wwatch_engine_ctx_free(a);
 out_put:
 	fput(file);
 	return ret;

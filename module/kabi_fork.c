@@ -3,26 +3,37 @@
  * The kernel ABI's UFFD_FEATURE_EVENT_FORK (< 6.7): the child's userfaultfd
  * context is async too, as upstream's, when its parent's is.
  *
- * At fork, dup_userfaultfd() gives each of the parent's EVENT_FORK
- * contexts a new context for the child's VMAs (the PTEs and their uffd-wp
- * bits are copied), and dup_userfaultfd_complete(fcs) then hands each to
- * the parent's uffd reader as a UFFD_EVENT_FORK message, waiting until it
- * is read.  The new context gets a file, and so a release the kernel ABI
- * sees, only when the event is read; if it is cancelled instead (the
- * parent's uffd released, a fatal signal) the kernel frees it unseen.
+ * At fork, dup_userfaultfd(vma, fcs) runs for each VMA the child gets,
+ * with both mmap locks held: for a VMA of an EVENT_FORK context it makes
+ * (once per parent context) a new context for the child and queues it on
+ * fcs; dup_userfaultfd_complete(fcs) then hands each to the parent's uffd
+ * reader as a UFFD_EVENT_FORK message, waiting until it is read.  The new
+ * context gets a file, and so a release the kernel ABI sees, only when
+ * the event is read; if it is cancelled instead (the parent's uffd
+ * released, a fatal signal) the kernel frees it unseen.
  *
- * Two ftrace hooks, on functions each fork calls once, cost a compare
- * unless some context of the kernel ABI has EVENT_FORK:
- *  - uprobe_dup_mmap(oldmm, newmm) (entry): remembers the child's mm for
- *    the forking task;
- *  - dup_userfaultfd_complete(fcs) (IPMODIFY): fork_complete() adopts each
- *    new context whose parent is an async context of the kernel ABI with
- *    EVENT_FORK (same flags), calls the kernel's function, then forgets
- *    those that no VMA of the child refers to any more: their event was
- *    cancelled and the kernel freed them.  (The child does not run yet.)
- * A context adopted and freed between the kernel's return and that check
- * leaves a stale entry for an instant; wwatch_engine_adopt() replaces it
- * if the memory comes back as a new context.
+ * Two IPMODIFY hooks, active only while the kernel ABI has async
+ * contexts (a counter; otherwise a compare per call):
+ *  - dup_userfaultfd(vma, fcs), for VMAs that have a uffd: fork_dup()
+ *    calls the kernel's function and, if it queued a new context, hands
+ *    it to wwatch_engine_adopt_fork(), which purges a stale entry at its
+ *    address and, when the parent's context is one of the kernel ABI,
+ *    adopts the child's with the same flags.  Nothing else decides: the
+ *    kernel queues a child context exactly when the parent's has
+ *    EVENT_FORK as the kernel recorded it, and only forks of processes
+ *    that have such a context get here with one.  If the adoption cannot
+ *    be made (no memory, the user's max_user_ctx reached), fork_dup()
+ *    returns the error and the fork fails with ENOMEM, as it does when
+ *    the kernel's own allocation there fails: a child never silently gets
+ *    a synchronous context where its parent's is async.
+ *  - dup_userfaultfd_complete(fcs): fork_complete() notes (context,
+ *    generation, child mm) of each adopted child, calls the kernel's
+ *    function, then forgets those no VMA of the child uses any more:
+ *    their event was cancelled and the kernel freed them.  (The child
+ *    does not run yet.)  An entry of another generation at that address
+ *    is a newer context's and is left alone.  If that note cannot be
+ *    allocated, a cancelled child's entry stays until its address is
+ *    reused (then it is purged, as every stale entry is).
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
@@ -32,74 +43,52 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/spinlock.h>
 #include "wwatch.h"
 #include "symbols.h"
 
-/*
- * Forks in progress while the kernel ABI has EVENT_FORK contexts: few at
- * once.  A fork that finds no free slot gives its child synchronous
- * contexts (the hook cannot allocate, nor print).
- */
-#define NR_FORKING 32
-static struct {
-	struct task_struct *task;
-	struct mm_struct *child;
-} forking[NR_FORKING];
-static DEFINE_SPINLOCK(forking_lock);
-static atomic_t nr_forking = ATOMIC_INIT(0);	/* slots in use */
-/* Tasks redirected into fork_complete() and not yet out of it. */
+/* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
 
-/* The slot of the current task, or NR_FORKING; forking_lock held. */
-static unsigned int my_slot(void)
+/* Replaces dup_userfaultfd() for a VMA with a uffd (see above). */
+static int notrace fork_dup(struct vm_area_struct *vma, struct list_head *fcs)
 {
-	unsigned int i;
+	struct list_head *last = fcs->prev;
+	struct wwatch_uffd_fork_ctx *fctx;
+	int ret;
 
-	for (i = 0; i < NR_FORKING; i++)
-		if (forking[i].task == current)
-			break;
-	return i;
-}
-
-/* Takes the child mm the current task's fork recorded, or NULL. */
-static struct mm_struct *take_child_mm(void)
-{
-	struct mm_struct *mm = NULL;
-	unsigned int i;
-
-	spin_lock(&forking_lock);
-	i = my_slot();
-	if (i < NR_FORKING) {
-		mm = forking[i].child;
-		forking[i].task = NULL;
-		atomic_dec(&nr_forking);
-	}
-	spin_unlock(&forking_lock);
-	return mm;
-}
-
-/* uprobe_dup_mmap(oldmm, newmm): the fork's child mm, before any VMA. */
-static void notrace hook_dup_mmap(unsigned long ip, unsigned long parent_ip,
-				  struct ftrace_ops *op, wwatch_fregs_t *fregs)
-{
-	unsigned int i;
-
-	if (!wwatch_engine_has_fork_ctx())
-		return;
-	spin_lock(&forking_lock);
-	i = my_slot();
-	if (i == NR_FORKING) {
-		for (i = 0; i < NR_FORKING && forking[i].task; i++)
-			;
-		if (i < NR_FORKING) {
-			forking[i].task = current;
-			atomic_inc(&nr_forking);
+	ret = wwatch_sym.dup_userfaultfd(vma, fcs);
+	barrier();	/* no tail call: the hook must see us as the caller */
+	if (!ret && fcs->prev != last) {
+		/* The kernel queued a new context (at the list's tail). */
+		fctx = list_entry(fcs->prev, struct wwatch_uffd_fork_ctx, list);
+		ret = wwatch_engine_adopt_fork(fctx->orig, fctx->new,
+					       vma->vm_mm);
+		if (ret < 0) {
+			pr_warn_ratelimited("pid %d (%s): cannot make the child's userfaultfd async (error %d): fork fails\n",
+					    task_pid_nr(current), current->comm,
+					    ret);
+			ret = -ENOMEM;
+		} else {
+			ret = 0;
 		}
 	}
-	if (i < NR_FORKING)
-		forking[i].child = (struct mm_struct *)wwatch_fregs_arg(fregs, 1);
-	spin_unlock(&forking_lock);
+	atomic_dec(&inside);
+	return ret;
+}
+
+static void notrace hook_dup(unsigned long ip, unsigned long parent_ip,
+			     struct ftrace_ops *op, wwatch_fregs_t *fregs)
+{
+	struct vm_area_struct *vma;
+
+	if (!wwatch_engine_has_kabi_ctx() ||
+	    within_module(parent_ip, THIS_MODULE))
+		return;
+	vma = (struct vm_area_struct *)wwatch_fregs_arg(fregs, 0);
+	if (!vma->vm_userfaultfd_ctx.ctx)
+		return;
+	atomic_inc(&inside);
+	wwatch_fregs_set_ip(fregs, (unsigned long)fork_dup);
 }
 
 /* Does a VMA of @mm still belong to @ctx? */
@@ -117,62 +106,36 @@ static bool mm_uses_ctx(struct mm_struct *mm, const void *ctx)
 
 struct adopted {
 	const void *ctx;
-	const struct attached_ctx *entry;	/* compared, never read */
+	u64 gen;
+	struct mm_struct *mm;	/* the child's, alive while its fork runs */
 };
 
-/* Adopts the child contexts of @fcs; returns how many, in @out. */
-static unsigned int adopt_children(struct list_head *fcs,
-				   struct adopted *out, unsigned int max)
-{
-	struct wwatch_uffd_fork_ctx *fctx;
-	struct attached_ctx *entry;
-	unsigned int n = 0, flags;
-
-	list_for_each_entry(fctx, fcs, list) {
-		flags = wwatch_engine_ctx_flags(fctx->orig);
-		if (!(flags & WWATCH_CTX_FORK) || n == max)
-			continue;
-		entry = wwatch_engine_ctx_alloc();
-		if (!entry || !try_module_get(THIS_MODULE)) {
-			pr_warn_ratelimited("%s: the child of pid %d gets a synchronous userfaultfd\n",
-					    entry ? "unloading" : "out of memory",
-					    task_pid_nr(current));
-			kfree(entry);
-			continue;
-		}
-		if (wwatch_engine_adopt(fctx->new, flags, entry, false) < 0) {
-			module_put(THIS_MODULE);
-			continue;
-		}
-		out[n].ctx = fctx->new;
-		out[n].entry = entry;
-		n++;
-	}
-	return n;
-}
-
-/* Replaces dup_userfaultfd_complete() for a fork that hook_dup_mmap() saw. */
+/* Replaces dup_userfaultfd_complete() while the kernel ABI has contexts. */
 static void notrace fork_complete(struct list_head *fcs)
 {
-	struct mm_struct *child = take_child_mm();
 	struct wwatch_uffd_fork_ctx *fctx;
-	struct adopted *adopted = NULL;
+	struct adopted *adopted;
 	unsigned int n = 0, i;
 
 	list_for_each_entry(fctx, fcs, list)
 		n++;
-	if (child && n)	/* n: the parent's EVENT_FORK contexts */
-		adopted = kcalloc(n, sizeof(*adopted), GFP_KERNEL);
-	n = adopted ? adopt_children(fcs, adopted, n) : 0;
+	adopted = kcalloc(n, sizeof(*adopted), GFP_KERNEL);
+	n = 0;
+	if (adopted) {
+		list_for_each_entry(fctx, fcs, list)
+			if (wwatch_engine_fork_pending(fctx->new,
+						       &adopted[n].gen,
+						       &adopted[n].mm))
+				adopted[n++].ctx = fctx->new;
+	}
 
 	wwatch_sym.dup_userfaultfd_complete(fcs);
 	barrier();	/* no tail call: the hook must see us as the caller */
 
 	for (i = 0; i < n; i++)
-		if (!mm_uses_ctx(child, adopted[i].ctx) &&
-		    wwatch_engine_disown_entry(adopted[i].ctx,
-					       adopted[i].entry))
-			module_put(THIS_MODULE);
+		wwatch_engine_fork_done(adopted[i].ctx, adopted[i].gen,
+					!mm_uses_ctx(adopted[i].mm,
+						     adopted[i].ctx));
 	kfree(adopted);
 	atomic_dec(&inside);
 }
@@ -181,27 +144,21 @@ static void notrace hook_complete(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *op, wwatch_fregs_t *fregs)
 {
 	struct list_head *fcs;
-	bool mine;
 
-	if (!atomic_read(&nr_forking) || within_module(parent_ip, THIS_MODULE))
+	if (!wwatch_engine_has_kabi_ctx() ||
+	    within_module(parent_ip, THIS_MODULE))
 		return;
 	fcs = (struct list_head *)wwatch_fregs_arg(fregs, 0);
-	if (list_empty(fcs)) {
-		take_child_mm();	/* nothing to hand over: forget the fork */
-		return;
-	}
-	spin_lock(&forking_lock);
-	mine = my_slot() < NR_FORKING;
-	spin_unlock(&forking_lock);
-	if (!mine)
+	if (list_empty(fcs))
 		return;
 	atomic_inc(&inside);
 	wwatch_fregs_set_ip(fregs, (unsigned long)fork_complete);
 }
 
-static struct ftrace_ops ops_dup_mmap = {
-	.func = hook_dup_mmap,
-	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_PERMANENT,
+static struct ftrace_ops ops_dup = {
+	.func = hook_dup,
+	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
 };
 
 static struct ftrace_ops ops_complete = {
@@ -216,11 +173,12 @@ static struct ftrace_ops ops_complete = {
  */
 bool wwatch_kabi_fork_init(void)
 {
-	if (wwatch_hook_function(&ops_dup_mmap, "uprobe_dup_mmap"))
+	if (wwatch_hook_function(&ops_dup, "dup_userfaultfd"))
 		goto fail;
 	if (wwatch_hook_function(&ops_complete, "dup_userfaultfd_complete")) {
-		unregister_ftrace_function(&ops_dup_mmap);
-		wwatch_ftrace_free_filter(&ops_dup_mmap);
+		unregister_ftrace_function(&ops_dup);
+		wwatch_wait_redirected(&inside);
+		wwatch_ftrace_free_filter(&ops_dup);
 		goto fail;
 	}
 	return true;
@@ -233,8 +191,8 @@ fail:
 void wwatch_kabi_fork_exit(void)
 {
 	unregister_ftrace_function(&ops_complete);
-	unregister_ftrace_function(&ops_dup_mmap);
+	unregister_ftrace_function(&ops_dup);
 	wwatch_wait_redirected(&inside);
 	wwatch_ftrace_free_filter(&ops_complete);
-	wwatch_ftrace_free_filter(&ops_dup_mmap);
+	wwatch_ftrace_free_filter(&ops_dup);
 }

@@ -41,6 +41,7 @@
 #include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
+#include <linux/seq_file.h>
 #include <linux/uaccess.h>
 #include <linux/userfaultfd.h>
 #include <linux/userfaultfd_k.h>
@@ -80,8 +81,43 @@ bool wwatch_kabi_serves_api(void)
 }
 
 /*
+ * The features the kernel recorded for @file at its handshake, read
+ * back from the uffd's own fdinfo ("API:\t<api>:<features>:<ioctls>",
+ * fs/userfaultfd.c since 4.3), which prints them from the context: no
+ * copy of the private struct's layout needed.  UFFD_FEATURE_INITIALIZED
+ * (bit 31, 6.1) is dropped.
+ */
+static int kernel_features(struct file *file, u64 *features)
+{
+	char buf[160];
+	struct seq_file m = { .buf = buf, .size = sizeof(buf) - 1 };
+	unsigned long long api, ioctls;
+	unsigned int f;
+	const char *p;
+
+	if (!file->f_op->show_fdinfo)
+		return -EINVAL;
+	file->f_op->show_fdinfo(&m, file);
+	if (m.count >= m.size)
+		return -EINVAL;		/* overflowed: not the line we know */
+	buf[m.count] = '\0';
+	p = strstr(buf, "API:\t");
+	if (!p || sscanf(p, "API:\t%llx:%x:%llx", &api, &f, &ioctls) != 3)
+		return -EINVAL;
+	*features = f & ~(1U << 31);
+	return 0;
+}
+
+/*
  * UFFDIO_API with the kernel ABI on: called by uffd_ioctl.c in place of
- * the kernel's own handshake, which it calls.
+ * the kernel's own handshake, which it calls.  The request is read once;
+ * the kernel reads it again from user memory, where another thread may
+ * have changed it, so for WP_ASYNC the features the kernel recorded are
+ * read back and must be exactly the ones checked here, or the context is
+ * not made async and the call fails with EINVAL (the kernel's context
+ * stays initialised, as after any refused request that got that far).
+ * Every successful handshake purges a stale entry at the context's
+ * address (a context freed unseen), async or not.
  */
 long wwatch_kabi_api(struct file *file, unsigned long arg)
 {
@@ -89,15 +125,14 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 	struct attached_ctx *entry = NULL;
 	struct uffdio_api api;
 	unsigned int flags;
-	u64 want, features;
+	u64 want, features, recorded = 0;
 	long ret;
-	int err;
 
 	if (!wwatch_kabi_serves_api()) {
 		/* Only here for a stale entry (see wwatch_engine_adopt()). */
 		ret = wwatch_call_uffd_ioctl(file, UFFDIO_API, arg);
-		if (!ret && wwatch_engine_disown(file->private_data))
-			module_put(THIS_MODULE);
+		if (!ret)
+			wwatch_engine_disown(file->private_data);
 		return ret;
 	}
 	if (copy_from_user(&api, uapi, sizeof(api)))
@@ -112,24 +147,31 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 		return copy_to_user(uapi, &api, sizeof(api)) ? -EFAULT : -EINVAL;
 	}
 	if (want & WWATCH_UFFD_FEATURE_WP_ASYNC) {
-		entry = wwatch_engine_ctx_alloc();
-		if (!entry)
-			return -ENOMEM;
-		if (!try_module_get(THIS_MODULE)) {
-			kfree(entry);
-			return -ENODEV;
-		}
+		entry = wwatch_engine_ctx_alloc(true);
+		if (IS_ERR(entry))
+			return PTR_ERR(entry);
 	}
-	if (want) {
-		api.features &= ~KABI_FEATURES;
-		if (copy_to_user(uapi, &api, sizeof(api))) {
-			ret = -EFAULT;
-			goto out_free;
-		}
+	api.features &= ~KABI_FEATURES;	/* what the kernel must record */
+	if (want && copy_to_user(uapi, &api, sizeof(api))) {
+		ret = -EFAULT;
+		goto out_free;
 	}
 	ret = wwatch_call_uffd_ioctl(file, UFFDIO_API, arg);
 	if (ret)
 		goto out_free;
+	/* Initialised just now: an entry at this address is stale. */
+	wwatch_engine_disown(file->private_data);
+	if (entry && (kernel_features(file, &recorded) ||
+		      recorded != api.features)) {
+		pr_warn_ratelimited("pid %d (%s): UFFDIO_API features changed during the call (checked %llx, the kernel read %llx): not made async, EINVAL\n",
+				    task_pid_nr(current), current->comm,
+				    api.features, recorded);
+		ret = -EINVAL;
+		memset(&api, 0, sizeof(api));
+		if (copy_to_user(uapi, &api, sizeof(api)))
+			ret = -EFAULT;
+		goto out_free;
+	}
 	/* The kernel wrote back what it supports: add what we serve. */
 	if (get_user(features, &uapi->features) ||
 	    put_user(features | KABI_FEATURES, &uapi->features)) {
@@ -144,17 +186,14 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 	 * touched whether or not it asked.
 	 */
 	flags = WWATCH_CTX_UNPOPULATED;
-	if (api.features & UFFD_FEATURE_EVENT_FORK)
+	if (recorded & UFFD_FEATURE_EVENT_FORK)
 		flags |= WWATCH_CTX_FORK;
-	err = wwatch_engine_adopt(file->private_data, flags, entry, true);
-	if (err)	/* -EBUSY: attached before its handshake; 1: stale */
-		module_put(THIS_MODULE);
-	return err < 0 ? err : 0;
+	/* -EBUSY: attached to a /dev/wwatch before its handshake. */
+	return wwatch_engine_adopt(file->private_data, flags, entry);
 
 out_free:
 	if (entry)
-		module_put(THIS_MODULE);
-	kfree(entry);
+		wwatch_engine_ctx_free(entry);
 	return ret;
 }
 
@@ -246,8 +285,7 @@ static void notrace hook_uffd_release(unsigned long ip,
 	if (!regs)
 		return;
 	file = (struct file *)regs->si;		/* release(inode, file) */
-	if (wwatch_engine_disown(file->private_data))
-		module_put(THIS_MODULE);
+	wwatch_engine_disown(file->private_data);
 }
 
 /*

@@ -54,6 +54,7 @@ static const struct {
 	WANT(userfaultfd_ioctl, userfaultfd_ioctl),
 	WANT_DATA_IF(WWATCH_KABI_BUILT, proc_pagemap_operations,
 		     proc_pagemap_operations),
+	WANT_IF(WWATCH_KABI_BUILT, dup_userfaultfd, dup_userfaultfd),
 	WANT_IF(WWATCH_KABI_BUILT, dup_userfaultfd_complete,
 		dup_userfaultfd_complete),
 };

@@ -51,6 +51,7 @@ struct wwatch_syms {
 		userfaultfd_ioctl;
 	/* The kernel ABI (kernel_abi.c, kernels without WP_ASYNC only). */
 	const struct file_operations *proc_pagemap_operations;
+	typeof(&dup_userfaultfd) dup_userfaultfd;
 	typeof(&dup_userfaultfd_complete) dup_userfaultfd_complete;
 };
 

@@ -48,15 +48,21 @@ bool wwatch_engine_vma_watched(struct vm_area_struct *vma);
 /* Contexts made async by the kernel ABI (no /dev/wwatch holds them). */
 #define WWATCH_CTX_UNPOPULATED	(1U << 0)	/* UFFD_FEATURE_WP_UNPOPULATED */
 #define WWATCH_CTX_FORK		(1U << 1)	/* UFFD_FEATURE_EVENT_FORK */
+#define WWATCH_CTX_KABI		(1U << 2)	/* owned by the kernel ABI */
 struct attached_ctx;
-struct attached_ctx *wwatch_engine_ctx_alloc(void);
+struct attached_ctx *wwatch_engine_ctx_alloc(bool kabi);
+void wwatch_engine_ctx_free(struct attached_ctx *a);
 int wwatch_engine_adopt(const void *ctx, unsigned int flags,
-			struct attached_ctx *a, bool fresh);
+			struct attached_ctx *a);
+int wwatch_engine_adopt_fork(const void *parent, const void *child,
+			     struct mm_struct *mm);
+bool wwatch_engine_fork_pending(const void *ctx, u64 *gen,
+				struct mm_struct **mm);
+void wwatch_engine_fork_done(const void *ctx, u64 gen, bool drop);
 bool wwatch_engine_disown(const void *ctx);
 unsigned int wwatch_engine_ctx_flags(const void *ctx);
 bool wwatch_engine_ctx_async(const void *ctx);
-bool wwatch_engine_disown_entry(const void *ctx, const struct attached_ctx *a);
-bool wwatch_engine_has_fork_ctx(void);
+bool wwatch_engine_has_kabi_ctx(void);
 
 /* kernel_abi.c: the upstream ABI served to every process (< 6.7). */
 int wwatch_kabi_init(void);

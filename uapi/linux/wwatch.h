@@ -69,7 +69,10 @@ struct wwatch_version {
  * Errors: EBADF (uffd not open), EINVAL (not a userfaultfd, bad size or
  * flags), EBUSY (already attached, here or to another open /dev/wwatch),
  * ENOENT (DETACH of a uffd not attached here), ENOSPC (too many attached
- * to this file: WWATCH_MAX_ATTACH).
+ * to this file: WWATCH_MAX_ATTACH), EMFILE (the caller's real uid holds
+ * the module parameter max_user_ctx async uffds, attached or served by
+ * the kernel ABI; an attached one counts until it is detached or its
+ * /dev/wwatch closed).
  */
 struct wwatch_attach {
 	__u64 size;		/* sizeof(struct wwatch_attach) */
