@@ -266,3 +266,23 @@ long wt_module_refcnt(void)
 		return -1;
 	return strtol(buf, NULL, 10);
 }
+
+void *wt_read_fork_event(void *arg)
+{
+	struct wt_fork_reader *r = arg;
+	struct pollfd pfd = { .fd = r->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	r->child_uffd = -1;
+	while (poll(&pfd, 1, r->timeout_ms) == 1) {
+		if (read(r->uffd, &msg, sizeof(msg)) == sizeof(msg)) {
+			if (msg.event == UFFD_EVENT_FORK) {
+				r->child_uffd = msg.arg.fork.ufd;
+				break;
+			}
+		} else if (errno != EAGAIN) {
+			break;
+		}
+	}
+	return NULL;
+}

@@ -80,4 +80,16 @@ int wt_set_kernel_abi(bool on);
 /* /sys/module/wwatch/refcnt, or -1 when the module is not loaded. */
 long wt_module_refcnt(void);
 
+/*
+ * A pthread body: reads @uffd's events (waiting up to timeout_ms for each)
+ * until UFFD_EVENT_FORK, and leaves the child's uffd in child_uffd (-1 if
+ * none came).
+ */
+struct wt_fork_reader {
+	int uffd;
+	int timeout_ms;
+	int child_uffd;
+};
+void *wt_read_fork_event(void *arg);
+
 #endif

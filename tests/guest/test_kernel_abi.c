@@ -422,32 +422,6 @@ static void test_lifetime(void **state)
 	munmap(p, NPAGES * WT_PAGE);
 }
 
-/* Reads the uffd's events until UFFD_EVENT_FORK: the child's uffd. */
-struct fork_reader {
-	int uffd;
-	int child_uffd;
-};
-
-static void *read_fork_event(void *arg)
-{
-	struct fork_reader *r = arg;
-	struct pollfd pfd = { .fd = r->uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	r->child_uffd = -1;
-	while (poll(&pfd, 1, 20000) == 1) {
-		if (read(r->uffd, &msg, sizeof(msg)) == sizeof(msg)) {
-			if (msg.event == UFFD_EVENT_FORK) {
-				r->child_uffd = msg.arg.fork.ufd;
-				break;
-			}
-		} else if (errno != EAGAIN) {
-			break;
-		}
-	}
-	return NULL;
-}
-
 #define FORK_FEATURES (WW_UFFD_ASYNC_FEATURES | UFFD_FEATURE_EVENT_FORK | \
 		       UFFD_FEATURE_SIGBUS)
 
@@ -462,7 +436,7 @@ static void *read_fork_event(void *arg)
 static void test_event_fork(void **state)
 {
 	int uffd, cpm, pm, ready[2], go[2], status, pages[NPAGES];
-	struct fork_reader r;
+	struct wt_fork_reader r;
 	pthread_t reader;
 	char path[64], c;
 	long base = native ? 0 : wt_module_refcnt();
@@ -478,7 +452,8 @@ static void test_event_fork(void **state)
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(go), 0);
 	r.uffd = uffd;
-	assert_int_equal(pthread_create(&reader, NULL, read_fork_event, &r), 0);
+	r.timeout_ms = 20000;
+	assert_int_equal(pthread_create(&reader, NULL, wt_read_fork_event, &r), 0);
 	pid = fork();		/* waits until the reader has the event */
 	assert_true(pid >= 0);
 	if (pid == 0) {

@@ -103,32 +103,6 @@ static bool wait_exit0(pid_t pid, int secs)
 	return false;
 }
 
-/* Reads @uffd's events until UFFD_EVENT_FORK: the child's uffd. */
-struct fork_reader {
-	int uffd;
-	int child_uffd;
-};
-
-static void *read_fork_event(void *arg)
-{
-	struct fork_reader *r = arg;
-	struct pollfd pfd = { .fd = r->uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	r->child_uffd = -1;
-	while (poll(&pfd, 1, 60000) == 1) {
-		if (read(r->uffd, &msg, sizeof(msg)) == sizeof(msg)) {
-			if (msg.event == UFFD_EVENT_FORK) {
-				r->child_uffd = msg.arg.fork.ufd;
-				break;
-			}
-		} else if (errno != EAGAIN) {
-			break;
-		}
-	}
-	return NULL;
-}
-
 /* Is @pid asleep in the kernel's fork-event wait (its wchan says so)? */
 static int in_fork_wait(pid_t pid)
 {
@@ -197,7 +171,7 @@ static pid_t start_stuck_forker(void)
  */
 static int fork_program(int ready, int go)
 {
-	struct fork_reader r;
+	struct wt_fork_reader r;
 	pthread_t reader;
 	char *p = wt_map_anon(4 * WT_PAGE);
 	int uffd = uffd_api(FORK_FEATURES);
@@ -211,7 +185,8 @@ static int fork_program(int ready, int go)
 		return 21;
 	for (int i = 0; i < PROG_FORKS; i++) {
 		r.uffd = uffd;
-		if (pthread_create(&reader, NULL, read_fork_event, &r))
+		r.timeout_ms = 60000;
+		if (pthread_create(&reader, NULL, wt_read_fork_event, &r))
 			return 22;
 		pid = fork();
 		if (pid < 0)
