@@ -21,8 +21,10 @@
 # Harness timeout used when a test names none (tests/vm/run's default).
 set(WWATCH_GUEST_DEFAULT_TIMEOUT 300)
 # CTest's timeout = the harness timeout + this (QEMU start, initramfs,
-# `cmake --install`; the cold fetch and DKMS build happen in the fixture).
-set(WWATCH_GUEST_TIMEOUT_SLACK 90)
+# `cmake --install`, and one boot retried after it did not reach /init
+# within WWATCH_VM_INIT_TIMEOUT, 120 s; the cold fetch and DKMS build happen
+# in the fixture).
+set(WWATCH_GUEST_TIMEOUT_SLACK 210)
 
 function(_wwatch_guest_prepare series)
   set(name "vm-prepare-${series}")
