@@ -95,7 +95,8 @@ struct wwatch_attach {
  * away) or after (its new credentials are checked).
  *
  * Errors: ESRCH (no such process or it has no memory), EACCES (access
- * denied, as opening its /proc/<pid>/pagemap; EPERM up to wwatch 0.3.0),
+ * denied, as opening its /proc/<pid>/pagemap; EPERM from modules of ABI
+ * 1.2 and older),
  * EINVAL (bad size or flags), EINTR (fatal signal while waiting for an
  * exec of the target).
  */
