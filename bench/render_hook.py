@@ -25,7 +25,7 @@ OPS = [
     ("uffd-new-close", "`userfaultfd()` + `close()`", ["userfaultfd_release"]),
     ("mprotect", "`mprotect()` of one page, RO and RW in turn", ["change_protection"]),
     ("fork-exit", "`fork()`, the child `_exit()`s, `waitpid()`",
-     ["do_wp_page", "uprobe_dup_mmap", "dup_userfaultfd_complete"]),
+     ["do_wp_page", "dup_userfaultfd", "dup_userfaultfd_complete"]),
 ]
 
 
