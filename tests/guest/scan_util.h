@@ -17,7 +17,12 @@
 /* Upstream's ioctl number: struct pm_scan_arg has our layout. */
 #define WS_PAGEMAP_SCAN	_IOWR('f', 16, struct wwatch_scan_arg)
 
-#define WS_ALL		WWATCH_PAGE_CATEGORIES
+/*
+ * Every category a scan can report on these kernels: not PAGE_IS_GUARD,
+ * which wwatch accepts and never reports (ABI 1.3) and a native kernel
+ * before 6.13 refuses (EINVAL): scan-diff asks both sides the same.
+ */
+#define WS_ALL		(WWATCH_PAGE_CATEGORIES & ~WWATCH_PAGE_IS_GUARD)
 #define WS_WP		WWATCH_PAGE_IS_WPALLOWED
 #define WS_W		WWATCH_PAGE_IS_WRITTEN
 #define WS_FILE		WWATCH_PAGE_IS_FILE
