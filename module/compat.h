@@ -362,6 +362,24 @@ static inline pte_t huge_pte_mkuffd_wp(pte_t pte)
 }
 #endif
 
+#include <linux/pagemap.h>
+/*
+ * How much of [uaddr, uaddr + size) could not be made writable (0: all of
+ * it), writing nothing to it.  Before 5.16 there is no such helper that
+ * leaves the memory untouched (fault_in_pages_writeable() stores zeros):
+ * everything is taken as writable, and a vector that is not loses what a
+ * protecting scan reported into it, as before issue 24 (5.10 is built,
+ * not supported).
+ */
+static inline size_t wwatch_fault_in_writeable(char __user *uaddr, size_t size)
+{
+#ifdef WWATCH_HAVE_FAULT_IN_SAFE_WRITEABLE
+	return fault_in_safe_writeable(uaddr, size);
+#else
+	return 0;
+#endif
+}
+
 /* A saturating a * b for sizes (size_mul() is 5.18). */
 #include <linux/overflow.h>
 static inline size_t wwatch_size_mul(size_t a, size_t b)

@@ -48,7 +48,11 @@ struct wwatch_log {
 	wait_queue_head_t wait;		/* poll(2) sleepers */
 	unsigned int nr_pages;
 	struct page **pages;
-	struct user_struct *user;	/* charged nr_pages of locked_vm */
+	/*
+	 * Whose user_struct was charged nr_pages of locked_vm, held through
+	 * the credentials: free_uid() is not exported before 5.12.
+	 */
+	const struct cred *charged;
 };
 
 static void wake_consumer(struct wwatch_log *log)
@@ -110,29 +114,34 @@ void wwatch_log_append(struct wwatch_log *log, unsigned long addr,
  */
 static int log_charge(struct wwatch_log *log)
 {
-	struct user_struct *user = current_user();
+	const struct cred *cred;
+	struct user_struct *user;
 	unsigned long limit, cur, new;
 
 	if (capable(CAP_IPC_LOCK))
 		return 0;
 	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cred = get_current_cred();
+	user = cred->user;
 	cur = atomic_long_read(&user->locked_vm);
 	do {
 		new = cur + log->nr_pages;
-		if (new > limit || new < cur)
+		if (new > limit || new < cur) {
+			put_cred(cred);
 			return -ENOMEM;
+		}
 	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
-	log->user = get_uid(user);
+	log->charged = cred;
 	return 0;
 }
 
 static void log_uncharge(struct wwatch_log *log)
 {
-	if (!log->user)
+	if (!log->charged)
 		return;
-	atomic_long_sub(log->nr_pages, &log->user->locked_vm);
-	free_uid(log->user);
-	log->user = NULL;
+	atomic_long_sub(log->nr_pages, &log->charged->user->locked_vm);
+	put_cred(log->charged);
+	log->charged = NULL;
 }
 
 static void log_free(struct wwatch_log *log)

@@ -93,7 +93,7 @@ static void scan_fit_vector(struct wwatch_scan *s)
 	if (!s->wp || !s->buf)
 		return;
 	want = s->buf_cap * sizeof(*s->buf);
-	left = fault_in_safe_writeable(u64_to_user_ptr(s->arg.vec), want);
+	left = wwatch_fault_in_writeable(u64_to_user_ptr(s->arg.vec), want);
 	s->buf_cap = (want - left) / sizeof(*s->buf);
 }
 
