@@ -3,7 +3,8 @@
 # Included from tests/CMakeLists.txt.
 #
 #   wwatch_add_guest_test(NAME <name> KERNEL <series> COMMAND <cmd...>
-#                         [TIMEOUT <seconds>] [APPEND <kernel parameters>])
+#                         [TIMEOUT <seconds>] [APPEND <kernel parameters>]
+#                         [RUNNER <script>])
 #   wwatch_add_guest_selftest(<series>)
 #
 # COMMAND's words are joined with spaces and run by /bin/sh -c in the guest
@@ -12,6 +13,8 @@
 # Guest tests run in /root/work, as root; the build is installed under /usr.
 # APPEND adds kernel parameters to that test's boot (tests/vm/run --append),
 # e.g. APPEND "numa=fake=2" for a test that needs two NUMA nodes.
+# RUNNER replaces tests/vm/run with a script that takes its arguments and
+# calls it (tests/vm/criu-run: attaches the CRIU disk first).
 #
 # The first use of a kernel series also registers the fixture test
 # vm-prepare-<series>: it downloads the kernel and builds the module through
@@ -41,7 +44,7 @@ function(_wwatch_guest_prepare series)
 endfunction()
 
 function(wwatch_add_guest_test)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;KERNEL;TIMEOUT;APPEND" "COMMAND")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "NAME;KERNEL;TIMEOUT;APPEND;RUNNER" "COMMAND")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "wwatch_add_guest_test: unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -54,6 +57,9 @@ function(wwatch_add_guest_test)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT ${WWATCH_GUEST_DEFAULT_TIMEOUT})
   endif()
+  if(NOT ARG_RUNNER)
+    set(ARG_RUNNER "${PROJECT_SOURCE_DIR}/tests/vm/run")
+  endif()
   math(EXPR ctest_timeout "${ARG_TIMEOUT} + ${WWATCH_GUEST_TIMEOUT_SLACK}")
   set(append)
   if(ARG_APPEND)
@@ -62,7 +68,7 @@ function(wwatch_add_guest_test)
 
   _wwatch_guest_prepare("${ARG_KERNEL}")
   add_test(NAME "${ARG_NAME}"
-    COMMAND "${PROJECT_SOURCE_DIR}/tests/vm/run" --kernel "${ARG_KERNEL}"
+    COMMAND "${ARG_RUNNER}" --kernel "${ARG_KERNEL}"
             --build "${CMAKE_BINARY_DIR}" --timeout "${ARG_TIMEOUT}"
             ${append} -- ${ARG_COMMAND})
   set_tests_properties("${ARG_NAME}" PROPERTIES

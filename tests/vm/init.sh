@@ -45,6 +45,8 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 hostname wwatch-guest
+# Loopback up, as on any machine (CRIU's kernel probe connects over it).
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || say "cannot bring lo up"
 
 # shellcheck source=/dev/null
 . /etc/wwatch/config || die "no /etc/wwatch/config"

@@ -137,6 +137,7 @@ ww_accel_record() {
 
 # ww_accel_args kvm|tcg|probe: sets WW_ACCEL_ARGS to QEMU's arguments.
 ww_accel_args() {
+	# shellcheck disable=SC2054  # commas inside QEMU's arguments
 	case "$1" in
 	kvm) WW_ACCEL_ARGS=(-accel kvm -cpu host) ;;
 	probe)
@@ -148,7 +149,56 @@ ww_accel_args() {
 		fi ;;
 	# TCG: "max" offers every CPU feature QEMU can emulate (SSE4.2, PCID,
 	# SMEP/SMAP...); 5-level paging is turned off as it only slows the MMU.
-	# shellcheck disable=SC2054
 	*) WW_ACCEL_ARGS=(-accel tcg,thread=multi -cpu max,la57=off) ;;
 	esac
+}
+
+# --- the Debian archive, through a private apt state ---------------------------
+# ww_system_uri main|security: the Debian mirror URI of the system's own apt
+# sources (deb822 or one-line), so a machine behind a local mirror keeps
+# using it; the suites are the caller's.
+ww_system_uri() { # $1 = main|security
+	local want=$1 f uri
+	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		uri=$(awk -v want="$want" '
+			function pick(uris, suites,   n, i, u) {
+				n = split(uris, u, " ")
+				if (found || n == 0 || uris !~ /debian/) return
+				if ((want == "security") == (suites ~ /-security/)) { print u[1]; found = 1 }
+			}
+			/^[[:space:]]*#/ { next }
+			/^deb[[:space:]]/ {          # one-line format
+				sub(/\[[^]]*\][[:space:]]*/, "")
+				pick($2, $3); next
+			}
+			/^URIs:/    { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
+			/^Suites:/  { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+			/^[[:space:]]*$/ { pick(uris, suites); uris = ""; suites = "" }
+			END { pick(uris, suites) }' "$f")
+		if [ -n "$uri" ]; then
+			echo "${uri%/}"
+			return
+		fi
+	done
+	if [ "$want" = security ]; then
+		echo http://deb.debian.org/debian-security
+	else
+		echo http://deb.debian.org/debian
+	fi
+}
+# ww_apt_opts APTDIR: sets WW_APT_OPTS to apt's options for a private state
+# in APTDIR (sources.list, lists/, cache/, status): /etc/apt is only read.
+ww_apt_opts() {
+	# shellcheck disable=SC2034  # used by the scripts that source this file
+	WW_APT_OPTS=(
+		-o "Dir::Etc::SourceList=$1/sources.list"
+		-o Dir::Etc::SourceParts=/nonexistent
+		-o "Dir::State::Lists=$1/lists"
+		-o "Dir::Cache=$1/cache"
+		-o "Dir::State::status=$1/status"
+		-o "APT::Sandbox::User=$(id -un)"
+		-o Acquire::Languages=none
+		-o Debug::NoLocking=true
+	)
 }
