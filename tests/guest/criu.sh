@@ -130,17 +130,26 @@ pages() {
 	awk -v which="$2" 'which == "new" && $3 != 0 { next }
 		{ for (p = 0; p < $2; p++) print $1 + p * 4096 }' "$out.map" | in_regions
 }
+# same_lines FILE_A FILE_B HEADER...: true if equal, else HEADER and the
+# first 20 differing lines go to $out.
+same_lines() {
+	a=$1 b=$2
+	shift 2
+	cmp -s "$a" "$b" && return 0
+	{
+		echo "$*:"
+		diff "$a" "$b" | grep -E '^[-+][a-z0-9]' | head -n 20
+	} >"$out"
+	return 1
+}
 # same_pages DESCRIPTION DUMPDIR WHICH EXPECTFILE
 same_pages() {
 	pages "$2" "$3" >"$out.got" 2>"$out" || { not_ok "$1: cannot read the pagemap image"; return; }
 	LC_ALL=C sort "$4" >"$out.want"
-	if cmp -s "$out.got" "$out.want"; then
+	if same_lines "$out.got" "$out.want" "dumped $(wc -l <"$out.got") pages," \
+		"expected $(wc -l <"$out.want") (- dumped, + expected)"; then
 		ok "$1 ($(wc -l <"$out.want") pages of the target's regions)"
 	else
-		{
-			echo "dumped $(wc -l <"$out.got") pages, expected $(wc -l <"$out.want"); differences (- dumped, + expected):"
-			diff "$out.got" "$out.want" | grep -E '^[-+][a-z0-9]' | head -n 20
-		} >"$out"
 		not_ok "$1"
 	fi
 }
@@ -153,21 +162,13 @@ same_dump() {
 		"$bindir/wwatch-criu-pagemap" --hash "$W/$2/pagemap-$pid.img" >"$out.ha" 2>>"$out" &&
 		"$bindir/wwatch-criu-pagemap" --hash "$W/$3/pagemap-$pid.img" >"$out.hb" 2>>"$out" ||
 		{ not_ok "$1: cannot read the images"; return; }
-	if ! cmp -s "$out.a" "$out.b"; then
-		{
-			echo "page lists differ (- $2, + $3; address, pages, in parent):"
-			diff "$out.a" "$out.b" | grep -E '^[-+][0-9]' | head -n 20
-		} >"$out"
+	if ! same_lines "$out.a" "$out.b" "page lists differ (- $2, + $3; address, pages, in parent)"; then
 		not_ok "$1"
 		return
 	fi
 	in_regions <"$out.ha" >"$out.ra"
 	in_regions <"$out.hb" >"$out.rb"
-	if ! cmp -s "$out.ra" "$out.rb"; then
-		{
-			echo "page data differs (- $2, + $3; region, page, hash):"
-			diff "$out.ra" "$out.rb" | grep -E '^[-+][a-z0-9]' | head -n 20
-		} >"$out"
+	if ! same_lines "$out.ra" "$out.rb" "page data differs (- $2, + $3; region, page, hash)"; then
 		not_ok "$1: same pages listed, different data"
 		return
 	fi
