@@ -16,6 +16,7 @@
 #include <grp.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "guest_util.h"
 
@@ -138,6 +139,31 @@ void wt_teardown(struct wt_ctx *c)
 	if (c->uffd >= 0)
 		close(c->uffd);
 	c->wfd = c->uffd = -1;
+}
+
+pid_t wt_start_stuck_forker(int (*setup)(void *arg), void *arg)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		if (setup(arg) || write(ready[1], "x", 1) != 1)
+			_exit(2);
+		fork();		/* waits for a reader that never comes */
+		_exit(3);
+	}
+	close(ready[1]);
+	if (pid > 0 && read(ready[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ready[0]);
+	return pid;
 }
 
 void *wt_map_anon(size_t len)

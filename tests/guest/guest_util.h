@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/userfaultfd.h>
 #include "linux/wwatch.h"
 
@@ -40,6 +41,14 @@ int wt_setup(struct wt_ctx *c, void *addr, size_t len);
 /* Fills [addr, addr+len) with 0x5a, then wt_setup() and write-protects. */
 int wt_watch_populated(struct wt_ctx *c, void *addr, size_t len);
 void wt_teardown(struct wt_ctx *c);
+
+/*
+ * A child stuck in fork(): it runs setup(arg) (a userfaultfd with
+ * UFFD_FEATURE_EVENT_FORK over some memory; nonzero: the child exits 2),
+ * then forks, and the kernel waits in fork() for a reader of the fork
+ * event that never comes.  Returns its pid once it is about to fork, or -1.
+ */
+pid_t wt_start_stuck_forker(int (*setup)(void *arg), void *arg);
 
 /* mmap helpers; return NULL on failure. */
 void *wt_map_anon(size_t len);

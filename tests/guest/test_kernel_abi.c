@@ -493,6 +493,18 @@ static void test_event_fork(void **state)
 	munmap(p, NPAGES * WT_PAGE);
 }
 
+/* A WP_ASYNC context with EVENT_FORK over NPAGES protected pages. */
+static int protect_fork(void *arg)
+{
+	char *p = wt_map_anon(NPAGES * WT_PAGE);
+	int uffd;
+
+	(void)arg;
+	return !p || api(FORK_FEATURES, NULL, &uffd) ||
+	       wt_register_wp(uffd, p, NPAGES * WT_PAGE) ||
+	       wt_writeprotect(uffd, p, NPAGES * WT_PAGE, true);
+}
+
 /*
  * A fork event that is never read: the forking process is killed while
  * fork() waits for a reader, the kernel cancels the event and frees the
@@ -502,32 +514,14 @@ static void test_event_fork(void **state)
 static void test_event_fork_cancelled(void **state)
 {
 	long base;
-	int status, ready[2];
+	int status;
 	pid_t pid;
-	char c;
 
 	(void)state;
 	skip_unless_kabi();
 	base = wt_module_refcnt();
-	assert_int_equal(pipe(ready), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *p = wt_map_anon(NPAGES * WT_PAGE);
-		int uffd;
-
-		if (!p || api(FORK_FEATURES, NULL, &uffd) ||
-		    wt_register_wp(uffd, p, NPAGES * WT_PAGE) ||
-		    wt_writeprotect(uffd, p, NPAGES * WT_PAGE, true))
-			_exit(2);
-		if (write(ready[1], "x", 1) != 1)
-			_exit(2);
-		fork();		/* waits for a reader that never comes */
-		_exit(3);
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	pid = wt_start_stuck_forker(protect_fork, NULL);
+	assert_true(pid > 0);
 	usleep(300 * 1000);	/* let it reach the wait in fork() */
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);

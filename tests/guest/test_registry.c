@@ -120,33 +120,24 @@ static int in_fork_wait(pid_t pid)
  * A process stuck in fork(): its EVENT_FORK uffd (synchronous) covers a
  * VMA, and nobody reads the fork event.
  */
+static int register_missing_fork(void *arg)
+{
+	char *p = wt_map_anon(WT_PAGE);
+	struct uffdio_register reg = {
+		.range = { (unsigned long)p, WT_PAGE },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int uffd = uffd_api(UFFD_FEATURE_EVENT_FORK);
+
+	(void)arg;
+	return !p || uffd < 0 || ioctl(uffd, UFFDIO_REGISTER, &reg);
+}
+
 static pid_t start_stuck_forker(void)
 {
-	int ready[2];
-	pid_t pid;
-	char c;
+	pid_t pid = wt_start_stuck_forker(register_missing_fork, NULL);
 
-	assert_int_equal(pipe(ready), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *p = wt_map_anon(WT_PAGE);
-		struct uffdio_register reg = {
-			.range = { (unsigned long)p, WT_PAGE },
-			.mode = UFFDIO_REGISTER_MODE_MISSING,
-		};
-		int uffd = uffd_api(UFFD_FEATURE_EVENT_FORK);
-
-		if (!p || uffd < 0 || ioctl(uffd, UFFDIO_REGISTER, &reg))
-			_exit(2);
-		if (write(ready[1], "x", 1) != 1)
-			_exit(2);
-		fork();		/* waits for a reader that never comes */
-		_exit(3);
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	assert_true(pid > 0);
 	return pid;
 }
 
@@ -372,31 +363,24 @@ static int write_goes_to_user(int uffd)
 	return ret;
 }
 
+/* A WP_ASYNC context with EVENT_FORK over a protected page. */
+static int protect_fork(void *arg)
+{
+	char *p = wt_map_anon(WT_PAGE);
+	int uffd = uffd_api(FORK_FEATURES);
+
+	(void)arg;
+	return !p || uffd < 0 || wt_register_wp(uffd, p, WT_PAGE) ||
+	       wt_writeprotect(uffd, p, WT_PAGE, true);
+}
+
 /* A fork whose event is cancelled: the forking process is killed in fork(). */
 static void cancelled_fork(void)
 {
-	int ready[2], status, k;
-	pid_t pid;
-	char c;
+	int status, k;
+	pid_t pid = wt_start_stuck_forker(protect_fork, NULL);
 
-	assert_int_equal(pipe(ready), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *p = wt_map_anon(WT_PAGE);
-		int uffd = uffd_api(FORK_FEATURES);
-
-		if (!p || uffd < 0 || wt_register_wp(uffd, p, WT_PAGE) ||
-		    wt_writeprotect(uffd, p, WT_PAGE, true))
-			_exit(2);
-		if (write(ready[1], "x", 1) != 1)
-			_exit(2);
-		fork();
-		_exit(3);
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	assert_true(pid > 0);
 	for (k = 0; k < 500 && in_fork_wait(pid) == 0; k++)
 		usleep(10000);
 	assert_int_equal(kill(pid, SIGKILL), 0);
