@@ -13,7 +13,7 @@
 #include "compat.h"
 #include "linux/wwatch.h"
 
-#define WWATCH_MODULE_VERSION "0.3.0"
+#define WWATCH_MODULE_VERSION "0.4.0"
 
 /* One open file of /dev/wwatch. */
 struct wwatch_file {

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define WWATCH_LIB_VERSION_MAJOR 0
-#define WWATCH_LIB_VERSION_MINOR 3
+#define WWATCH_LIB_VERSION_MINOR 4
 #define WWATCH_LIB_VERSION_PATCH 0
 
 /* An open watcher: one userfaultfd and the means to scan its ranges. */
