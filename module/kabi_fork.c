@@ -145,20 +145,24 @@ struct adopted {
 };
 
 /*
- * @fctx, queued by this fork, was not adopted: was it seen at all
- * (check:fork_child_seen)?  A child of a context of the kernel ABI must
- * have been, by the dup_userfaultfd hook, unless adopting failed (then
- * the fork fails; the check is not made once that happened).
+ * @fctx was queued by this fork: if its parent's context is one of the
+ * kernel ABI, the dup_userfaultfd hook must have adopted its child
+ * (@seen) (check:fork_child_seen), unless adopting failed (then the fork
+ * fails; the check is not made any more once that happened).
  */
-static void check_child_seen(struct wwatch_uffd_fork_ctx *fctx)
+static void check_child_seen(struct wwatch_uffd_fork_ctx *fctx, bool seen)
 {
 	enum wwatch_reliance r = WWATCH_R_FORK_CHILD_SEEN;
 
 	if (!(wwatch_engine_ctx_flags(fctx->orig) & WWATCH_CTX_KABI) ||
-	    !wwatch_feature_on(WWATCH_F_KABI_FORK) ||
-	    atomic_read(&adopt_failures))
+	    !wwatch_feature_on(WWATCH_F_KABI_FORK))
 		return;
-	wwatch_contract_fail(r, "a child context dup_userfaultfd's hook never saw");
+	if (wwatch_contract_forced(r))
+		wwatch_contract_fail(r, "made to fail by contract_fail=");
+	else if (seen)
+		wwatch_contract_ok(r);
+	else if (!atomic_read(&adopt_failures))
+		wwatch_contract_fail(r, "a child context the dup_userfaultfd hook never saw");
 }
 
 /* Replaces dup_userfaultfd_complete() while the kernel ABI has contexts. */
@@ -174,12 +178,13 @@ static void notrace fork_complete(struct list_head *fcs)
 	n = 0;
 	if (adopted) {
 		list_for_each_entry(fctx, fcs, list) {
-			if (wwatch_engine_fork_pending(fctx->new,
-						       &adopted[n].gen,
-						       &adopted[n].mm))
+			bool seen = wwatch_engine_fork_pending(fctx->new,
+							       &adopted[n].gen,
+							       &adopted[n].mm);
+
+			check_child_seen(fctx, seen);
+			if (seen)
 				adopted[n++].ctx = fctx->new;
-			else
-				check_child_seen(fctx);
 		}
 	}
 
