@@ -311,6 +311,13 @@ static int hook_on(struct wwatch_hook *h)
 	return 0;
 }
 
+/*
+ * Called once the hooks that redirect into some code are unregistered:
+ * waits until no task is left inside it (@inside counts the tasks
+ * redirected and not yet out), then an RCU-tasks grace period covers a
+ * task preempted between its atomic_dec() and its return.  After this the
+ * module's text may go.
+ */
 void wwatch_wait_redirected(atomic_t *inside)
 {
 	while (atomic_read(inside))

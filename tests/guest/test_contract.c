@@ -110,6 +110,14 @@ static void check_info(const char *name)
 	sh("grep -E '^(Kernel contract|Kernel ABI):' /tmp/contract-info");
 }
 
+/* Loads the module with @name failed at load: the contract and info say so. */
+static void force(const char *name)
+{
+	assert_int_equal(reload(name), 0);
+	assert_string_equal(state_of(name), "FAILED");
+	check_info(name);
+}
+
 /* UFFDIO_API asking for WP_ASYNC (| @more): 0 or -errno; closes the fd. */
 static int async_api(uint64_t more)
 {
@@ -242,6 +250,14 @@ static bool kabi_built(void)
 	return applies("hook:do_vfs_ioctl");
 }
 
+/* Skips a test of the kernel ABI where the module has none (>= 6.7). */
+static void need_kabi(void)
+{
+	assert_int_equal(reload(NULL), 0);
+	if (!kabi_built())
+		skip();
+}
+
 /* The kernel ABI answers as stock 6.1: it is off. */
 static void kabi_is_stock(void)
 {
@@ -284,13 +300,9 @@ static void test_kabi_load_checks(void **state)
 	unsigned int i;
 
 	(void)state;
-	assert_int_equal(reload(NULL), 0);
-	if (!kabi_built())
-		skip();
+	need_kabi();
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(reload(names[i]), 0);
-		assert_string_equal(state_of(names[i]), "FAILED");
-		check_info(names[i]);
+		force(names[i]);
 		kabi_is_stock();
 		engine_works();
 		assert_int_equal(file_register(), 0);
@@ -310,9 +322,7 @@ static void test_uffd_ioctl(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(reload(names[i]), 0);
-		assert_string_equal(state_of(names[i]), "FAILED");
-		check_info(names[i]);
+		force(names[i]);
 		if (kabi_built())
 			kabi_is_stock();
 		engine_works();
@@ -326,9 +336,7 @@ static void test_fdinfo(void **state)
 	const char *name = "check:uffd_fdinfo_api";
 
 	(void)state;
-	assert_int_equal(reload(NULL), 0);
-	if (!kabi_built())
-		skip();
+	need_kabi();
 	assert_int_equal(reload(name), 0);
 	assert_string_equal(state_of(name), "unchecked");
 	assert_int_equal(pagemap_scan(), 0);	/* not yet failed */
@@ -349,13 +357,9 @@ static void test_fork_load_checks(void **state)
 	unsigned int i;
 
 	(void)state;
-	assert_int_equal(reload(NULL), 0);
-	if (!kabi_built())
-		skip();
+	need_kabi();
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(reload(names[i]), 0);
-		assert_string_equal(state_of(names[i]), "FAILED");
-		check_info(names[i]);
+		force(names[i]);
 		assert_int_equal(async_api(UFFD_FEATURE_EVENT_FORK), -EINVAL);
 		assert_int_equal(async_api(0), 0);
 		assert_int_equal(pagemap_scan(), 0);
@@ -373,9 +377,7 @@ static void test_fork_layout(void **state)
 	const char *name = "check:fork_ctx_layout";
 
 	(void)state;
-	assert_int_equal(reload(NULL), 0);
-	if (!kabi_built())
-		skip();
+	need_kabi();
 	assert_int_equal(reload(name), 0);
 	assert_string_equal(state_of(name), "unchecked");
 	assert_int_equal(async_fork(), -ENOMEM);
@@ -397,9 +399,7 @@ static void test_fork_child_seen(void **state)
 	int uffd;
 
 	(void)state;
-	assert_int_equal(reload(NULL), 0);
-	if (!kabi_built())
-		skip();
+	need_kabi();
 	assert_int_equal(reload(name), 0);
 	uffd = fork_ctx(&p);
 	assert_int_equal(fork_with(uffd, p), 0);
@@ -425,9 +425,7 @@ static void test_filewp(void **state)
 		assert_int_equal(reload(NULL), 0);
 		if (!applies(names[i]))
 			continue;	/* change_protection: < 6.2 only */
-		assert_int_equal(reload(names[i]), 0);
-		assert_string_equal(state_of(names[i]), "FAILED");
-		check_info(names[i]);
+		force(names[i]);
 		assert_int_equal(file_register(), -EINVAL);
 		engine_works();
 		if (kabi_built()) {
@@ -475,28 +473,10 @@ int main(void)
 		cmocka_unit_test(test_filewp),
 		cmocka_unit_test(test_load_refused),
 	};
-	struct utsname u;
-	const char *env = getenv("WWATCH_KO");
-	int ret;
+	int ret = wt_module_file(ko, sizeof(ko));
 
-	if (!wt_is_root()) {
-		printf("SKIP: module load/unload tests need root\n");
-		return 77;
-	}
-	uname(&u);
-	if (env)
-		snprintf(ko, sizeof(ko), "%s", env);
-	else
-		snprintf(ko, sizeof(ko),
-			 "/usr/lib/modules/%s/updates/dkms/wwatch.ko", u.release);
-	if (access(ko, R_OK)) {
-		printf("SKIP: %s not found (set WWATCH_KO)\n", ko);
-		return 77;
-	}
-	if (!loaded()) {
-		printf("SKIP: the wwatch module is not loaded\n");
-		return 77;
-	}
+	if (ret)
+		return ret;
 	ret = cmocka_run_group_tests_name("contract", tests, NULL, NULL);
 	/* Leave the module as the harness loaded it. */
 	if (reload(NULL))
