@@ -307,10 +307,22 @@ static inline bool pte_swp_uffd_wp_any(pte_t pte)
 #endif
 
 /*
+ * Before 6.2 change_protection() takes the new protection, which the
+ * kernel's uffd un-protect computes from vm_flags alone: file_wp.c hooks
+ * it to pass vma->vm_page_prot instead (upstream's 6.2 fix).
+ */
+#ifdef WWATCH_HAVE_CHANGE_PROT_NEWPROT
+#define WWATCH_CHANGE_PROT_FIX true
+#else
+#define WWATCH_CHANGE_PROT_FIX false
+#endif
+
+/*
  * fs/userfaultfd.c's private struct userfaultfd_fork_ctx, the entries of
  * the list dup_userfaultfd() builds and dup_userfaultfd_complete() takes
  * (kabi_fork.c reads it).  The same three fields, in this order, from
- * 4.11 to 6.12.
+ * 4.11 to 6.12; checked at the first fork it is used in
+ * (contract.c's check:fork_ctx_layout).
  */
 struct wwatch_uffd_fork_ctx {
 	void *orig;		/* the parent's context */

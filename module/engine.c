@@ -62,6 +62,7 @@
 #include <linux/userfaultfd_k.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 /* The entries charged to one real uid; users_lock. */
 struct wwatch_user {
@@ -164,7 +165,7 @@ static void log_resolved(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /* ftrace callback at the entry of do_wp_page(struct vm_fault *vmf). */
-static void notrace hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
+void notrace wwatch_hook_do_wp_page(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    wwatch_fregs_t *fregs)
 {
@@ -279,7 +280,7 @@ static vm_fault_t notrace wwatch_resolve_wp(struct vm_fault *vmf,
 }
 
 /* ftrace callback at the entry of handle_userfault(vmf, reason). */
-static void notrace hook_handle_userfault(unsigned long ip,
+void notrace wwatch_hook_handle_userfault(unsigned long ip,
 					  unsigned long parent_ip,
 					  struct ftrace_ops *op,
 					  wwatch_fregs_t *fregs)
@@ -296,79 +297,15 @@ static void notrace hook_handle_userfault(unsigned long ip,
 	regs->ip = (unsigned long)wwatch_resolve_wp;
 }
 
-/*
- * PERMANENT: registering fails (-EBUSY) while kernel.ftrace_enabled=0,
- * where the hooks would silently never run, and that sysctl cannot turn
- * ftrace off while wwatch is loaded.
- */
-static struct ftrace_ops ops_do_wp_page = {
-	.func = hook_do_wp_page,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
-};
-
-static struct ftrace_ops ops_handle_userfault = {
-	.func = hook_handle_userfault,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
-/* Hooks @func with @ops, saying in the kernel log why it cannot. */
-int wwatch_hook_function(struct ftrace_ops *ops, const char *func)
-{
-	int ret;
-
-	ret = ftrace_set_filter(ops, (unsigned char *)func, strlen(func), 0);
-	if (ret) {
-		pr_err("cannot trace %s (error %d): the kernel needs CONFIG_DYNAMIC_FTRACE_WITH_REGS and %s must not be inlined\n",
-		       func, ret, func);
-		return ret;
-	}
-	ret = register_ftrace_function(ops);
-	if (ret)
-		pr_err("cannot hook %s (error %d): ftrace is disabled (set sysctl kernel.ftrace_enabled=1) or a live patch already redirects it\n",
-		       func, ret);
-	return ret;
-}
-
-/*
- * Called once the hooks that redirect into some code are unregistered:
- * waits until no task is left inside it (@inside counts the tasks
- * redirected and not yet out), then an RCU-tasks grace period covers a
- * task preempted between its atomic_dec() and its return.  After this the
- * module's text may go.
- */
-void wwatch_wait_redirected(atomic_t *inside)
-{
-	while (atomic_read(inside))
-		usleep_range(500, 1000);
-	synchronize_rcu_tasks();
-}
-
 int wwatch_engine_init(void)
 {
-	int ret;
-
 	get_random_bytes(&registry_key, sizeof(registry_key));
-
-	ret = wwatch_hook_function(&ops_do_wp_page, "do_wp_page");
-	if (ret)
-		return ret;
-	ret = wwatch_hook_function(&ops_handle_userfault, "handle_userfault");
-	if (ret) {
-		unregister_ftrace_function(&ops_do_wp_page);
-		return ret;
-	}
-	return 0;
+	return wwatch_hooks_on(WWATCH_HOOKS_ENGINE, &resolving);
 }
 
 void wwatch_engine_exit(void)
 {
-	unregister_ftrace_function(&ops_handle_userfault);
-	unregister_ftrace_function(&ops_do_wp_page);
-	/* No new fault can be redirected now. */
-	wwatch_wait_redirected(&resolving);
-	wwatch_ftrace_free_filter(&ops_handle_userfault);
-	wwatch_ftrace_free_filter(&ops_do_wp_page);
+	wwatch_hooks_off(WWATCH_HOOKS_ENGINE, &resolving);
 }
 
 /*

@@ -52,6 +52,7 @@
 #include <linux/userfaultfd_k.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 /* A wrapped ioctl of an async context, on its caller's stack. */
 struct filewp_call {
@@ -70,7 +71,6 @@ static DEFINE_SPINLOCK(calls_lock);
 static atomic_t nr_calls = ATOMIC_INIT(0);	/* the hook's fast path */
 /* Tasks redirected into filewp_yes() and not yet out of it. */
 static atomic_t inside = ATOMIC_INIT(0);
-static bool filewp_on;		/* every hook in place (wwatch_filewp_init) */
 
 /*
  * Runs @cmd (REGISTER, UNREGISTER or WRITEPROTECT) of an async context
@@ -87,7 +87,7 @@ long wwatch_filewp_call(struct file *file, unsigned int cmd,
 	};
 	long ret;
 
-	if (!filewp_on)
+	if (!wwatch_feature_on(WWATCH_F_FILEWP))
 		return wwatch_call_uffd_ioctl(file, cmd, arg);
 	if (cmd == UFFDIO_REGISTER) {
 		struct uffdio_register __user *ureg = (void __user *)arg;
@@ -178,7 +178,7 @@ static bool notrace filewp_no(struct vm_area_struct *vma)
 }
 
 /* ftrace callback at the entry of vma_is_shmem(vma). */
-static void notrace hook_vma_is_shmem(unsigned long ip,
+void notrace wwatch_hook_vma_is_shmem(unsigned long ip,
 				      unsigned long parent_ip,
 				      struct ftrace_ops *op,
 				      wwatch_fregs_t *fregs)
@@ -196,7 +196,6 @@ static void notrace hook_vma_is_shmem(unsigned long ip,
 				   filewp_no);
 }
 
-#ifdef WWATCH_HAVE_CHANGE_PROT_NEWPROT
 /*
  * Before 6.2, uffd_wp_range() un-protects (UFFDIO_WRITEPROTECT mode 0,
  * UNREGISTER, the release of the uffd) with vm_get_page_prot(vm_flags),
@@ -208,8 +207,9 @@ static void notrace hook_vma_is_shmem(unsigned long ip,
  * change_protection(tlb, vma, start, end, newprot, cp_flags) does the
  * same for the VMAs only this file lets register (regular files: not
  * shmem, not hugetlb), so stock uffd users see the stock kernel.
+ * Registered only where compat.h's WWATCH_CHANGE_PROT_FIX says so.
  */
-static void notrace hook_change_protection(unsigned long ip,
+void notrace wwatch_hook_change_protection(unsigned long ip,
 					   unsigned long parent_ip,
 					   struct ftrace_ops *op,
 					   wwatch_fregs_t *fregs)
@@ -217,6 +217,9 @@ static void notrace hook_change_protection(unsigned long ip,
 	struct pt_regs *regs = wwatch_ftrace_pt_regs(fregs);
 	struct vm_area_struct *vma;
 
+	/* Never registered otherwise; this drops the code too. */
+	if (!WWATCH_CHANGE_PROT_FIX)
+		return;
 	if (!regs || !(regs->r9 & MM_CP_UFFD_WP_RESOLVE))
 		return;
 	vma = (struct vm_area_struct *)regs->si;
@@ -226,22 +229,6 @@ static void notrace hook_change_protection(unsigned long ip,
 	regs->r8 = pgprot_val(vma->vm_page_prot);
 }
 
-static struct ftrace_ops ops_change_protection = {
-	.func = hook_change_protection,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
-};
-#define CHANGE_PROT_FIX true
-#else
-static struct ftrace_ops ops_change_protection;
-#define CHANGE_PROT_FIX false
-#endif
-
-static struct ftrace_ops ops_vma_is_shmem = {
-	.func = hook_vma_is_shmem,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
 /*
  * Regular files are served only where every hook they need is in place;
  * otherwise the kernel keeps refusing them (EINVAL), and the log says so.
@@ -250,37 +237,14 @@ int wwatch_filewp_init(void)
 {
 	if (!WWATCH_FILE_WP)
 		return 0;
-	if (CHANGE_PROT_FIX &&
-	    wwatch_hook_function(&ops_change_protection, "change_protection"))
-		goto off;
-	if (wwatch_hook_function(&ops_vma_is_shmem, "vma_is_shmem")) {
-		if (CHANGE_PROT_FIX) {
-			unregister_ftrace_function(&ops_change_protection);
-			wwatch_ftrace_free_filter(&ops_change_protection);
-		}
-		goto off;
-	}
-	filewp_on = true;
-	return 0;
-off:
-	pr_warn("regular-file mappings cannot be registered for write-protect\n");
+	if (!wwatch_feature_on(WWATCH_F_FILEWP) ||
+	    wwatch_hooks_on(WWATCH_HOOKS_FILEWP, &inside))
+		pr_warn("regular-file mappings cannot be registered for write-protect\n");
 	return 0;
 }
 
-/*
- * Only called after wwatch_filewp_init() succeeded, and after
- * uffd_ioctl.c's exit: no call is recorded any more.
- */
+/* After uffd_ioctl.c's exit: no call is recorded any more. */
 void wwatch_filewp_exit(void)
 {
-	if (!filewp_on)
-		return;
-	unregister_ftrace_function(&ops_vma_is_shmem);
-	wwatch_wait_redirected(&inside);
-	wwatch_ftrace_free_filter(&ops_vma_is_shmem);
-	if (CHANGE_PROT_FIX) {
-		/* Its callback changes an argument only: nothing to wait for. */
-		unregister_ftrace_function(&ops_change_protection);
-		wwatch_ftrace_free_filter(&ops_change_protection);
-	}
+	wwatch_hooks_off(WWATCH_HOOKS_FILEWP, &inside);
 }

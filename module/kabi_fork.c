@@ -45,15 +45,42 @@
 #include <linux/slab.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 /* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
+/* Children not made async since load (check:fork_child_seen skips then). */
+static atomic_t adopt_failures = ATOMIC_INIT(0);
+
+/*
+ * Is what dup_userfaultfd() queued at @fcs's tail the entry it made for
+ * @vma, whose context was @octx before the call (check:fork_ctx_layout)?
+ * If not, compat.h's mirror of the private struct is wrong.
+ */
+static bool fork_ctx_layout_holds(struct wwatch_uffd_fork_ctx *fctx,
+				  struct vm_area_struct *vma, const void *octx)
+{
+	enum wwatch_reliance r = WWATCH_R_FORK_CTX_LAYOUT;
+
+	if (wwatch_contract_forced(r)) {
+		wwatch_contract_fail(r, "made to fail by contract_fail=");
+		return false;
+	}
+	if (fctx->orig != octx || fctx->new != vma->vm_userfaultfd_ctx.ctx) {
+		wwatch_contract_fail(r, "the queued fork context is not { orig, new, list }");
+		return false;
+	}
+	wwatch_contract_ok(r);
+	return true;
+}
 
 /* Replaces dup_userfaultfd() for a VMA with a uffd (see above). */
 static int notrace fork_dup(struct vm_area_struct *vma, struct list_head *fcs)
 {
 	struct list_head *last = fcs->prev;
+	const void *octx = vma->vm_userfaultfd_ctx.ctx;
 	struct wwatch_uffd_fork_ctx *fctx;
+	bool kabi;
 	int ret;
 
 	ret = wwatch_sym.dup_userfaultfd(vma, fcs);
@@ -61,9 +88,16 @@ static int notrace fork_dup(struct vm_area_struct *vma, struct list_head *fcs)
 	if (!ret && fcs->prev != last) {
 		/* The kernel queued a new context (at the list's tail). */
 		fctx = list_entry(fcs->prev, struct wwatch_uffd_fork_ctx, list);
-		ret = wwatch_engine_adopt_fork(fctx->orig, fctx->new,
-					       vma->vm_mm);
+		kabi = wwatch_engine_ctx_flags(octx) & WWATCH_CTX_KABI;
+		if (!fork_ctx_layout_holds(fctx, vma, octx))
+			ret = kabi ? -ENOMEM : 0;	/* touch nothing */
+		else if (kabi && !wwatch_feature_on(WWATCH_F_KABI_FORK))
+			ret = -ENOMEM;	/* the child would be synchronous */
+		else
+			ret = wwatch_engine_adopt_fork(fctx->orig, fctx->new,
+						       vma->vm_mm);
 		if (ret < 0) {
+			atomic_inc(&adopt_failures);
 			pr_warn_ratelimited("pid %d (%s): cannot make the child's userfaultfd async (error %d): fork fails\n",
 					    task_pid_nr(current), current->comm,
 					    ret);
@@ -76,8 +110,8 @@ static int notrace fork_dup(struct vm_area_struct *vma, struct list_head *fcs)
 	return ret;
 }
 
-static void notrace hook_dup(unsigned long ip, unsigned long parent_ip,
-			     struct ftrace_ops *op, wwatch_fregs_t *fregs)
+void notrace wwatch_hook_dup_uffd(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *op, wwatch_fregs_t *fregs)
 {
 	struct vm_area_struct *vma;
 
@@ -110,6 +144,27 @@ struct adopted {
 	struct mm_struct *mm;	/* the child's, alive while its fork runs */
 };
 
+/*
+ * @fctx was queued by this fork: if its parent's context is one of the
+ * kernel ABI, the dup_userfaultfd hook must have adopted its child
+ * (@seen) (check:fork_child_seen), unless adopting failed (then the fork
+ * fails; the check is not made any more once that happened).
+ */
+static void check_child_seen(struct wwatch_uffd_fork_ctx *fctx, bool seen)
+{
+	enum wwatch_reliance r = WWATCH_R_FORK_CHILD_SEEN;
+
+	if (!(wwatch_engine_ctx_flags(fctx->orig) & WWATCH_CTX_KABI) ||
+	    !wwatch_feature_on(WWATCH_F_KABI_FORK))
+		return;
+	if (wwatch_contract_forced(r))
+		wwatch_contract_fail(r, "made to fail by contract_fail=");
+	else if (seen)
+		wwatch_contract_ok(r);
+	else if (!atomic_read(&adopt_failures))
+		wwatch_contract_fail(r, "a child context the dup_userfaultfd hook never saw");
+}
+
 /* Replaces dup_userfaultfd_complete() while the kernel ABI has contexts. */
 static void notrace fork_complete(struct list_head *fcs)
 {
@@ -122,11 +177,15 @@ static void notrace fork_complete(struct list_head *fcs)
 	adopted = kcalloc(n, sizeof(*adopted), GFP_KERNEL);
 	n = 0;
 	if (adopted) {
-		list_for_each_entry(fctx, fcs, list)
-			if (wwatch_engine_fork_pending(fctx->new,
-						       &adopted[n].gen,
-						       &adopted[n].mm))
+		list_for_each_entry(fctx, fcs, list) {
+			bool seen = wwatch_engine_fork_pending(fctx->new,
+							       &adopted[n].gen,
+							       &adopted[n].mm);
+
+			check_child_seen(fctx, seen);
+			if (seen)
 				adopted[n++].ctx = fctx->new;
+		}
 	}
 
 	wwatch_sym.dup_userfaultfd_complete(fcs);
@@ -140,8 +199,10 @@ static void notrace fork_complete(struct list_head *fcs)
 	atomic_dec(&inside);
 }
 
-static void notrace hook_complete(unsigned long ip, unsigned long parent_ip,
-				  struct ftrace_ops *op, wwatch_fregs_t *fregs)
+void notrace wwatch_hook_dup_uffd_complete(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   wwatch_fregs_t *fregs)
 {
 	struct list_head *fcs;
 
@@ -155,44 +216,19 @@ static void notrace hook_complete(unsigned long ip, unsigned long parent_ip,
 	wwatch_fregs_set_ip(fregs, (unsigned long)fork_complete);
 }
 
-static struct ftrace_ops ops_dup = {
-	.func = hook_dup,
-	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
-static struct ftrace_ops ops_complete = {
-	.func = hook_complete,
-	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
 /*
- * Hooks fork; false (and EVENT_FORK with WP_ASYNC stays refused) where the
- * kernel does not let us, which is said in the kernel log.
+ * Hooks fork; where the kernel does not let us, EVENT_FORK with WP_ASYNC
+ * is refused (EINVAL), which the kernel log says.
  */
-bool wwatch_kabi_fork_init(void)
+void wwatch_kabi_fork_init(void)
 {
-	if (wwatch_hook_function(&ops_dup, "dup_userfaultfd"))
-		goto fail;
-	if (wwatch_hook_function(&ops_complete, "dup_userfaultfd_complete")) {
-		unregister_ftrace_function(&ops_dup);
-		wwatch_wait_redirected(&inside);
-		wwatch_ftrace_free_filter(&ops_dup);
-		goto fail;
-	}
-	return true;
-fail:
+	if (wwatch_feature_on(WWATCH_F_KABI_FORK) &&
+	    !wwatch_hooks_on(WWATCH_HOOKS_KABI_FORK, &inside))
+		return;
 	pr_warn("UFFD_FEATURE_EVENT_FORK with UFFD_FEATURE_WP_ASYNC will be refused (EINVAL)\n");
-	return false;
 }
 
-/* Only called after wwatch_kabi_fork_init() returned true. */
 void wwatch_kabi_fork_exit(void)
 {
-	unregister_ftrace_function(&ops_complete);
-	unregister_ftrace_function(&ops_dup);
-	wwatch_wait_redirected(&inside);
-	wwatch_ftrace_free_filter(&ops_complete);
-	wwatch_ftrace_free_filter(&ops_dup);
+	wwatch_hooks_off(WWATCH_HOOKS_KABI_FORK, &inside);
 }

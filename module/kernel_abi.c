@@ -47,6 +47,7 @@
 #include <linux/userfaultfd_k.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 #define KABI_FEATURES (WWATCH_UFFD_FEATURE_WP_ASYNC | \
 		       WWATCH_UFFD_FEATURE_WP_UNPOPULATED)
@@ -55,21 +56,25 @@ static bool kernel_abi = WWATCH_KABI_BUILT;
 
 static int kabi_param_set(const char *val, const struct kernel_param *kp)
 {
-	if (!WWATCH_KABI_BUILT)
-		return -EOPNOTSUPP;	/* the kernel serves the ABI itself */
+	/* Not built (the kernel serves the ABI itself), or a reliance failed. */
+	if (!wwatch_feature_on(WWATCH_F_KABI))
+		return -EOPNOTSUPP;
 	return param_set_bool(val, kp);
+}
+
+/* N where the kernel ABI is not served: not built, or a reliance failed. */
+static int kabi_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sprintf(buf, "%c\n", wwatch_kabi_serves_api() ? 'Y' : 'N');
 }
 
 static const struct kernel_param_ops kabi_param_ops = {
 	.set = kabi_param_set,
-	.get = param_get_bool,
+	.get = kabi_param_get,
 };
 module_param_cb(kernel_abi, &kabi_param_ops, &kernel_abi, 0644);
 MODULE_PARM_DESC(kernel_abi,
 		 "Serve UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process (default on; never on kernels that have them)");
-
-/* Could kabi_fork.c hook fork?  Else EVENT_FORK with WP_ASYNC is refused. */
-static bool kabi_fork_served;
 
 /* Tasks redirected into this file's functions and not yet out of them. */
 static atomic_t inside = ATOMIC_INIT(0);
@@ -77,7 +82,7 @@ static atomic_t inside = ATOMIC_INIT(0);
 /* Does UFFDIO_API go to wwatch_kabi_api()? */
 bool wwatch_kabi_serves_api(void)
 {
-	return WWATCH_KABI_BUILT && READ_ONCE(kernel_abi);
+	return READ_ONCE(kernel_abi) && wwatch_feature_on(WWATCH_F_KABI);
 }
 
 /*
@@ -105,6 +110,27 @@ static int kernel_features(struct file *file, u64 *features)
 	if (!p || sscanf(p, "API:\t%llx:%x:%llx", &api, &f, &ioctls) != 3)
 		return -EINVAL;
 	*features = f & ~(1U << 31);
+	return 0;
+}
+
+/*
+ * kernel_features() at a WP_ASYNC handshake, a reliance
+ * (check:uffd_fdinfo_api): the format is the kernel's, not the caller's,
+ * so a line that cannot be read switches the kernel ABI off.
+ */
+static int recorded_features(struct file *file, u64 *features)
+{
+	enum wwatch_reliance r = WWATCH_R_UFFD_FDINFO_API;
+
+	if (wwatch_contract_forced(r)) {
+		wwatch_contract_fail(r, "made to fail by contract_fail=");
+		return -EINVAL;
+	}
+	if (kernel_features(file, features)) {
+		wwatch_contract_fail(r, "no readable API line in the uffd's fdinfo");
+		return -EINVAL;
+	}
+	wwatch_contract_ok(r);
 	return 0;
 }
 
@@ -139,7 +165,8 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 		return -EFAULT;
 	want = api.features & KABI_FEATURES;
 	if ((want & WWATCH_UFFD_FEATURE_WP_ASYNC) &&
-	    (api.features & UFFD_FEATURE_EVENT_FORK) && !kabi_fork_served) {
+	    (api.features & UFFD_FEATURE_EVENT_FORK) &&
+	    !wwatch_feature_on(WWATCH_F_KABI_FORK)) {
 		/* A forked child's context would be synchronous: refuse. */
 		pr_warn_once("UFFD_FEATURE_WP_ASYNC with UFFD_FEATURE_EVENT_FORK is not served: the fork hooks are missing (pid %d, %s): EINVAL\n",
 			     task_pid_nr(current), current->comm);
@@ -161,8 +188,14 @@ long wwatch_kabi_api(struct file *file, unsigned long arg)
 		goto out_free;
 	/* Initialised just now: an entry at this address is stale. */
 	wwatch_engine_disown(file->private_data);
-	if (entry && (kernel_features(file, &recorded) ||
-		      recorded != api.features)) {
+	if (entry && recorded_features(file, &recorded)) {
+		ret = -EINVAL;	/* the kernel ABI is off from now on */
+		memset(&api, 0, sizeof(api));
+		if (copy_to_user(uapi, &api, sizeof(api)))
+			ret = -EFAULT;
+		goto out_free;
+	}
+	if (entry && recorded != api.features) {
 		pr_warn_ratelimited("pid %d (%s): UFFDIO_API features changed during the call (checked %llx, the kernel read %llx): not made async, EINVAL\n",
 				    task_pid_nr(current), current->comm,
 				    api.features, recorded);
@@ -274,7 +307,7 @@ static int notrace kabi_pagemap(struct file *file, unsigned int fd,
 	return ret;
 }
 
-static void notrace hook_uffd_release(unsigned long ip,
+void notrace wwatch_hook_uffd_release(unsigned long ip,
 				      unsigned long parent_ip,
 				      struct ftrace_ops *op,
 				      wwatch_fregs_t *fregs)
@@ -292,7 +325,7 @@ static void notrace hook_uffd_release(unsigned long ip,
  * do_vfs_ioctl(file, fd, cmd, arg): every ioctl(2) of every process comes
  * here, so the ops do without the full register save where they can.
  */
-static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
+void notrace wwatch_hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *op, wwatch_fregs_t *fregs)
 {
 	struct file *file;
@@ -301,7 +334,7 @@ static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 		return;
 	file = (struct file *)wwatch_fregs_arg(fregs, 0);
 	if (file->f_op != wwatch_sym.proc_pagemap_operations ||
-	    !READ_ONCE(kernel_abi))
+	    !wwatch_kabi_serves_api())
 		return;
 	/*
 	 * The scan can block for as long as user space likes (its vector in
@@ -315,67 +348,29 @@ static void notrace hook_vfs_ioctl(unsigned long ip, unsigned long parent_ip,
 	wwatch_fregs_set_ip(fregs, (unsigned long)kabi_pagemap);
 }
 
-static struct ftrace_ops ops_uffd_release = {
-	.func = hook_uffd_release,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT,
-};
-
-static struct ftrace_ops ops_vfs_ioctl = {
-	.func = hook_vfs_ioctl,
-	.flags = WWATCH_FTRACE_ARGS_FLAGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
-static struct {
-	struct ftrace_ops *ops;
-	const char *func;
-} hooks[] = {
-	/*
-	 * The release hook before uffd_ioctl.c's: no adopted context may
-	 * outlive us.
-	 */
-	{ &ops_uffd_release, "userfaultfd_release" },
-	{ &ops_vfs_ioctl, "do_vfs_ioctl" },
-};
-
-/* Unhooks the first @n hooks and waits until nobody is in our text. */
-static void unhook(unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		unregister_ftrace_function(hooks[i].ops);
-	wwatch_wait_redirected(&inside);
-	for (i = 0; i < n; i++)
-		wwatch_ftrace_free_filter(hooks[i].ops);
-}
-
+/*
+ * Hooks what the kernel ABI needs, if its reliances held so far; where
+ * one does not, the kernel ABI is off (kernel_abi reads N and refuses Y):
+ * handshakes and PAGEMAP_SCAN get the stock kernel's answers.
+ */
 int wwatch_kabi_init(void)
 {
-	unsigned int i;
-	int ret;
-
-	if (!WWATCH_KABI_BUILT)
-		return 0;
-	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		ret = wwatch_hook_function(hooks[i].ops, hooks[i].func);
-		if (ret) {
-			unhook(i);
-			return ret;
-		}
-	}
-	kabi_fork_served = wwatch_kabi_fork_init();
+	if (!wwatch_feature_on(WWATCH_F_KABI))
+		goto off;
+	if (wwatch_hooks_on(WWATCH_HOOKS_KABI, &inside))
+		goto off;
+	wwatch_kabi_fork_init();
 	pr_info("serving UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN to every process%s\n",
 		READ_ONCE(kernel_abi) ? "" : " once kernel_abi=1 (now off)");
 	return 0;
+off:
+	if (WWATCH_KABI_BUILT)
+		pr_warn("UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN are not served: a reliance on the kernel failed (see /sys/module/wwatch/parameters/contract)\n");
+	return 0;
 }
 
-/* Only called after wwatch_kabi_init() succeeded. */
 void wwatch_kabi_exit(void)
 {
-	if (!WWATCH_KABI_BUILT)
-		return;
-	if (kabi_fork_served)
-		wwatch_kabi_fork_exit();
-	unhook(ARRAY_SIZE(hooks));
+	wwatch_kabi_fork_exit();
+	wwatch_hooks_off(WWATCH_HOOKS_KABI, &inside);
 }

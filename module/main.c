@@ -21,6 +21,7 @@
 #include <linux/uaccess.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 /*
  * Copies a size-first argument struct from user space: the caller's size
@@ -274,9 +275,14 @@ static int __init wwatch_init(void)
 {
 	int ret;
 
+	ret = wwatch_contract_init();	/* the test knob contract_fail= */
+	if (ret)
+		return ret;
 	/*
 	 * Hooks first: with ftrace disabled they fail cleanly before the
-	 * kprobe-based symbol lookup touches ftrace at all.
+	 * kprobe-based symbol lookup touches ftrace at all.  Each step
+	 * below that finds a reliance of an optional feature broken
+	 * switches that feature off (contract.c) and goes on.
 	 */
 	ret = wwatch_engine_init();
 	if (ret)

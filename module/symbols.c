@@ -24,40 +24,9 @@
 #include <linux/utsname.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 struct wwatch_syms wwatch_sym;
-
-#define WANT(sym, field) { #sym, offsetof(struct wwatch_syms, field), true }
-#define WANT_IF(cond, sym, field) \
-	{ #sym, offsetof(struct wwatch_syms, field), cond }
-/* An object, never called: IBT does not apply. */
-#define WANT_DATA_IF(cond, sym, field) \
-	{ #sym, offsetof(struct wwatch_syms, field), cond, true }
-
-static const struct {
-	const char *name;
-	size_t offset;
-	bool needed;		/* on this kernel (see compat.h) */
-	bool data;
-} wanted[] = {
-	WANT(ptrace_may_access, ptrace_may_access),
-	WANT(flush_tlb_mm_range, flush_tlb_mm_range),
-	WANT(__split_huge_pmd, split_huge_pmd_fn),
-	WANT(__mmu_notifier_invalidate_range_start, mmu_notifier_range_start),
-	WANT(__mmu_notifier_invalidate_range_end, mmu_notifier_range_end),
-	WANT_IF(WWATCH_PTE_MAP_LOCK_OUT_OF_LINE, __pte_offset_map_lock,
-		pte_offset_map_lock_fn),
-	WANT(__pte_alloc, pte_alloc_fn),
-	WANT(__pmd_alloc, pmd_alloc_fn),
-	WANT(__pud_alloc, pud_alloc_fn),
-	WANT_IF(!WWATCH_P4D_FOLDED, __p4d_alloc, p4d_alloc_fn),
-	WANT(userfaultfd_ioctl, userfaultfd_ioctl),
-	WANT_DATA_IF(WWATCH_KABI_BUILT, proc_pagemap_operations,
-		     proc_pagemap_operations),
-	WANT_IF(WWATCH_KABI_BUILT, dup_userfaultfd, dup_userfaultfd),
-	WANT_IF(WWATCH_KABI_BUILT, dup_userfaultfd_complete,
-		dup_userfaultfd_complete),
-};
 
 /* ENDBR64 is f3 0f 1e fa. */
 #define WWATCH_ENDBR64 0xfa1e0ff3U
@@ -157,6 +126,33 @@ static unsigned long kprobe_entry(const struct kprobe *kp, unsigned long *off)
 	return addr - *off;
 }
 
+/*
+ * Is proc_pagemap_operations pagemap's (check:pagemap_fops)?  Its .read
+ * and .open must be fs/proc/task_mmu.c's pagemap_read and pagemap_open:
+ * the kernel ABI tells pagemap files by this pointer alone.
+ */
+static void check_pagemap_fops(typeof(&kallsyms_lookup_name) lookup)
+{
+	const struct file_operations *fops = wwatch_sym.proc_pagemap_operations;
+	enum wwatch_reliance r = WWATCH_R_PAGEMAP_FOPS_SHAPE;
+	unsigned long read, open;
+
+	if (!fops)
+		return;		/* not needed, or its feature is off */
+	if (wwatch_contract_forced(r)) {
+		wwatch_contract_fail(r, "made to fail by contract_fail=");
+	} else if (copy_from_kernel_nofault(&read, &fops->read, sizeof(read)) ||
+		   copy_from_kernel_nofault(&open, &fops->open, sizeof(open)) ||
+		   read != lookup("pagemap_read") ||
+		   open != lookup("pagemap_open")) {
+		wwatch_contract_fail(r, "its read or open is not pagemap's");
+	} else {
+		wwatch_contract_ok(r);
+		return;
+	}
+	wwatch_sym.proc_pagemap_operations = NULL;
+}
+
 int wwatch_symbols_init(void)
 {
 	typeof(&kallsyms_lookup_name) lookup;
@@ -165,10 +161,14 @@ int wwatch_symbols_init(void)
 	unsigned int i;
 	int ret;
 
+	if (wwatch_contract_forced(WWATCH_R_SYM_KALLSYMS))
+		return wwatch_contract_fail(WWATCH_R_SYM_KALLSYMS,
+					    "made to fail by contract_fail=");
 	ret = register_kprobe(&kp);
 	if (ret) {
 		pr_err("cannot find kallsyms_lookup_name through kprobes (error %d): the kernel needs CONFIG_KPROBES and kprobes enabled\n",
 		       ret);
+		wwatch_contract_fail(WWATCH_R_SYM_KALLSYMS, "no kprobe");
 		return ret;
 	}
 	entry = kprobe_entry(&kp, &off);
@@ -176,29 +176,43 @@ int wwatch_symbols_init(void)
 	if (!entry) {
 		pr_err("kallsyms_lookup_name's kprobe is not at its entry (offset %#lx) in Linux %s: this kernel is not supported; report it with the output of `wwatch info`\n",
 		       off, utsname()->release);
-		return -ENOENT;
+		return wwatch_contract_fail(WWATCH_R_SYM_KALLSYMS,
+					    "kprobe not at the entry");
 	}
 	ret = check_callable("kallsyms_lookup_name", entry);
-	if (ret)
+	if (ret) {
+		wwatch_contract_fail(WWATCH_R_SYM_KALLSYMS, "no ENDBR64");
 		return ret;
+	}
+	wwatch_contract_ok(WWATCH_R_SYM_KALLSYMS);
 	lookup = (typeof(lookup))entry;
 
-	for (i = 0; i < ARRAY_SIZE(wanted); i++) {
+	for (i = 0; i < wwatch_contract_nr_symbols; i++) {
+		const struct wwatch_symbol *s = &wwatch_contract_symbols[i];
 		unsigned long addr;
 
-		if (!wanted[i].needed)
+		if (!s->needed)
 			continue;
-		addr = lookup(wanted[i].name);
+		addr = wwatch_contract_forced(s->rel) ? 0 : lookup(s->name);
 		if (!addr) {
-			pr_err("kernel symbol %s not found in Linux %s: this kernel is not supported; report it with the output of `wwatch info`\n",
-			       wanted[i].name, utsname()->release);
-			return -ENOENT;
+			pr_warn("kernel symbol %s not found in Linux %s: report it with the output of `wwatch info`\n",
+				s->name, utsname()->release);
+			ret = wwatch_contract_fail(s->rel, "not found");
+			if (ret)
+				return ret;
+			continue;
 		}
-		ret = wanted[i].data ? 0 : check_callable(wanted[i].name, addr);
-		if (ret)
-			return ret;
-		*(unsigned long *)((char *)&wwatch_sym + wanted[i].offset) = addr;
+		ret = s->data ? 0 : check_callable(s->name, addr);
+		if (ret) {
+			if (wwatch_contract_fail(s->rel, "no ENDBR64 under IBT"))
+				return ret;
+			continue;
+		}
+		wwatch_contract_ok(s->rel);
+		*(unsigned long *)((char *)&wwatch_sym + s->offset) = addr;
 	}
+	if (WWATCH_KABI_BUILT)
+		check_pagemap_fops(lookup);
 	/* Where IBT is built in, say what the check saw (IBT enforced or not). */
 	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT))
 		pr_info("IBT check: kallsyms_lookup_name kprobe at entry+%#lx, entry %s; %u of %u functions found by address start with ENDBR64%s%s; this CPU %s IBT\n",

@@ -24,6 +24,7 @@
 #include <linux/userfaultfd.h>
 #include "wwatch.h"
 #include "symbols.h"
+#include "contract.h"
 
 /* Tasks redirected into served_ioctl() and not yet out of it. */
 static atomic_t inside = ATOMIC_INIT(0);
@@ -53,7 +54,7 @@ static long notrace served_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
+void notrace wwatch_hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    wwatch_fregs_t *fregs)
 {
@@ -91,21 +92,18 @@ static void notrace hook_uffd_ioctl(unsigned long ip, unsigned long parent_ip,
 	regs->ip = (unsigned long)served_ioctl;
 }
 
-static struct ftrace_ops ops_uffd_ioctl = {
-	.func = hook_uffd_ioctl,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
-		 FTRACE_OPS_FL_PERMANENT,
-};
-
+/*
+ * Without this hook neither the kernel ABI nor regular-file registration
+ * is served (contract.c switches both off); /dev/wwatch still is.
+ */
 int wwatch_uffd_ioctl_init(void)
 {
-	return wwatch_hook_function(&ops_uffd_ioctl, "userfaultfd_ioctl");
+	if (wwatch_feature_on(WWATCH_F_UFFD_IOCTL))
+		wwatch_hooks_on(WWATCH_HOOKS_UFFD_IOCTL, &inside);
+	return 0;
 }
 
-/* Only called after wwatch_uffd_ioctl_init() succeeded. */
 void wwatch_uffd_ioctl_exit(void)
 {
-	unregister_ftrace_function(&ops_uffd_ioctl);
-	wwatch_wait_redirected(&inside);
-	wwatch_ftrace_free_filter(&ops_uffd_ioctl);
+	wwatch_hooks_off(WWATCH_HOOKS_UFFD_IOCTL, &inside);
 }

@@ -36,9 +36,6 @@ struct mm_struct *wwatch_file_target(struct wwatch_file *wf, bool *may_wp);
 int wwatch_symbols_init(void);
 
 /* engine.c: in-kernel resolution of uffd-wp faults. */
-struct ftrace_ops;
-int wwatch_hook_function(struct ftrace_ops *ops, const char *func);
-void wwatch_wait_redirected(atomic_t *inside);
 int wwatch_engine_init(void);
 void wwatch_engine_exit(void);
 long wwatch_engine_attach(struct wwatch_file *wf, const struct wwatch_attach *a);
@@ -72,7 +69,7 @@ long wwatch_kabi_api(struct file *file, unsigned long arg);
 long wwatch_kabi_arm(struct file *file, unsigned long arg);
 
 /* kabi_fork.c: the kernel ABI's UFFD_FEATURE_EVENT_FORK (< 6.7). */
-bool wwatch_kabi_fork_init(void);
+void wwatch_kabi_fork_init(void);
 void wwatch_kabi_fork_exit(void);
 
 /* uffd_ioctl.c: the one hook on userfaultfd_ioctl, for every kernel. */

@@ -71,7 +71,8 @@ static void print_module(const struct wwatch_probe_info *p)
  * programs that know nothing of wwatch: the kernel itself, or wwatch.ko's
  * kernel ABI, or nobody (then `wwatch run` serves dynamic programs).
  */
-static void print_kernel_abi(const struct wwatch_probe_info *p)
+static void print_kernel_abi(const struct wwatch_probe_info *p,
+			     bool contract_failed)
 {
 	bool loaded = !p->module_error || p->module_error == -EPROTO ||
 		      p->module_error == -EOPNOTSUPP;
@@ -86,6 +87,8 @@ static void print_kernel_abi(const struct wwatch_probe_info *p)
 	else if (p->kernel_abi == WWATCH_KERNEL_ABI_ON)
 		printf("wwatch.ko has kernel_abi=Y, but the kernel still refuses UFFD_FEATURE_WP_ASYNC (%s): see the kernel log\n",
 		       strerror(-p->native_error));
+	else if (p->kernel_abi == WWATCH_KERNEL_ABI_OFF && contract_failed)
+		printf("off: a reliance on this kernel's internals failed (see Kernel contract); programs get the stock kernel's answers\n");
 	else if (p->kernel_abi == WWATCH_KERNEL_ABI_OFF)
 		printf("off (kernel_abi=N: `wwatch run` serves dynamic programs only; turn it on with `echo Y | sudo tee %s`)\n",
 		       "/sys/module/wwatch/parameters/kernel_abi");
@@ -93,6 +96,50 @@ static void print_kernel_abi(const struct wwatch_probe_info *p)
 		printf("not served: this wwatch.ko has no kernel ABI (update it); `wwatch run` serves dynamic programs\n");
 	else
 		printf("not served: no wwatch module is loaded\n");
+}
+
+/*
+ * The module's kernel contract (module/contract.c): every reliance on the
+ * running kernel's internals it checked, one "NAME STATE FEATURE" line
+ * each in /sys/module/wwatch/parameters/contract.  A failed one names
+ * the feature the module switched off for it.
+ */
+#define CONTRACT_PATH "/sys/module/wwatch/parameters/contract"
+/* Returns true if the kernel ABI is off for a failed reliance. */
+static bool print_contract(void)
+{
+	bool kabi_off = false;
+	unsigned int ok = 0, unchecked = 0, failed = 0;
+	char line[256], name[128], state[32], feature[64];
+	FILE *f = fopen(CONTRACT_PATH, "re");
+
+	if (!f)
+		return false;	/* no module, or one without a contract */
+	printf(LABEL, "Kernel contract:");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %31s %63s", name, state, feature) != 3)
+			continue;
+		if (!strcmp(state, "ok")) {
+			ok++;
+		} else if (!strcmp(state, "unchecked")) {
+			unchecked++;
+		} else {
+			printf("%sFAILED: %s (%s off)", failed ? "; " : "",
+			       name, feature);
+			failed++;
+			/* What the kernel ABI is built on (contract.c). */
+			kabi_off |= !strcmp(feature, "kernel-abi") ||
+				    !strcmp(feature, "uffd-ioctl");
+		}
+	}
+	fclose(f);
+	if (failed)
+		printf("; the kernel's own answers apply there (see the kernel log, %s)\n",
+		       CONTRACT_PATH);
+	else
+		printf("holds: %u reliances checked%s\n", ok,
+		       unchecked ? ", the rest at first use" : "");
+	return kabi_off;
 }
 
 static void print_uffd(const struct wwatch_probe_info *p)
@@ -117,7 +164,7 @@ int cmd_info(int argc, char **argv)
 {
 	struct wwatch_probe_info p = { .size = sizeof(p) };
 	const char *file_dir = NULL, *env, *lib;
-	bool memory_test = true;
+	bool memory_test = true, kabi_broken;
 	char path[4096];
 	struct utsname u;
 	int i;
@@ -167,7 +214,8 @@ int cmd_info(int argc, char **argv)
 		printf("unknown (%s)\n", strerror(-p.native_error));
 	print_module(&p);
 	print_boot_load();
-	print_kernel_abi(&p);
+	kabi_broken = print_contract();
+	print_kernel_abi(&p, kabi_broken);
 	print_uffd(&p);
 	lib = compat_library_path(path, sizeof(path));
 	printf(LABEL "%s\n", "Compat layer:", lib ? lib : "NOT FOUND (wwatch run will not work)");

@@ -145,6 +145,8 @@ if [ "$native" = 1 ] && grep -q "^Native support: *yes, but INEXACT" "$info"; th
 fi
 check "info: backend" 0 "^Backend: *$backend" -- cat "$info"
 check "info: module" 0 "^Module: *loaded, version $ver, ABI 1" -- cat "$info"
+# Every reliance on the kernel's internals held (module/contract.c).
+check "info: kernel contract holds" 0 "^Kernel contract: *holds: " -- cat "$info"
 case $kabi in
 native)
 	check "info: kernel ABI served by the kernel" 0 \

@@ -293,6 +293,32 @@ long wt_module_refcnt(void)
 	return strtol(buf, NULL, 10);
 }
 
+int wt_module_file(char *ko, size_t len)
+{
+	const char *env = getenv("WWATCH_KO");
+	struct utsname u;
+
+	if (!wt_is_root()) {
+		printf("SKIP: module load/unload tests need root\n");
+		return 77;
+	}
+	uname(&u);
+	if (env)
+		snprintf(ko, len, "%s", env);
+	else
+		snprintf(ko, len, "/usr/lib/modules/%s/updates/dkms/wwatch.ko",
+			 u.release);
+	if (access(ko, R_OK)) {
+		printf("SKIP: %s not found (set WWATCH_KO)\n", ko);
+		return 77;
+	}
+	if (access("/sys/module/wwatch", F_OK)) {
+		printf("SKIP: the wwatch module is not loaded\n");
+		return 77;
+	}
+	return 0;
+}
+
 void *wt_read_fork_event(void *arg)
 {
 	struct wt_fork_reader *r = arg;

@@ -90,6 +90,13 @@ int wt_set_kernel_abi(bool on);
 long wt_module_refcnt(void);
 
 /*
+ * For the tests that reload the module (root): the path of the .ko the
+ * harness installed ($WWATCH_KO, else DKMS's) into @ko; 0, or 77 (SKIP,
+ * said why) where not root, no such file, or the module is not loaded.
+ */
+int wt_module_file(char *ko, size_t len);
+
+/*
  * A pthread body: reads @uffd's events (waiting up to timeout_ms for each)
  * until UFFD_EVENT_FORK, and leaves the child's uffd in child_uffd (-1 if
  * none came).

@@ -368,26 +368,9 @@ int main(void)
 		cmocka_unit_test(test_ftrace_disabled),
 		cmocka_unit_test(test_rmmod_while_call_blocked),
 	};
-	struct utsname u;
-	const char *env = getenv("WWATCH_KO");
+	int ret = wt_module_file(ko, sizeof(ko));
 
-	if (!wt_is_root()) {
-		printf("SKIP: module load/unload tests need root\n");
-		return 77;
-	}
-	uname(&u);
-	if (env)
-		snprintf(ko, sizeof(ko), "%s", env);
-	else
-		snprintf(ko, sizeof(ko),
-			 "/usr/lib/modules/%s/updates/dkms/wwatch.ko", u.release);
-	if (access(ko, R_OK)) {
-		printf("SKIP: %s not found (set WWATCH_KO)\n", ko);
-		return 77;
-	}
-	if (!loaded()) {
-		printf("SKIP: the wwatch module is not loaded\n");
-		return 77;
-	}
+	if (ret)
+		return ret;
 	return cmocka_run_group_tests_name("unload", tests, NULL, NULL);
 }
