@@ -42,7 +42,9 @@ static const struct {
 } wanted[] = {
 	WANT(ptrace_may_access, ptrace_may_access),
 	WANT(flush_tlb_mm_range, flush_tlb_mm_range),
-	WANT(__split_huge_pmd, split_huge_pmd_fn),
+	/* No THP under PREEMPT_RT (Debian's 6.1 rt-amd64): never called. */
+	WANT_IF(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE), __split_huge_pmd,
+		split_huge_pmd_fn),
 	WANT(__mmu_notifier_invalidate_range_start, mmu_notifier_range_start),
 	WANT(__mmu_notifier_invalidate_range_end, mmu_notifier_range_end),
 	WANT_IF(WWATCH_PTE_MAP_LOCK_OUT_OF_LINE, __pte_offset_map_lock,
