@@ -513,10 +513,23 @@ static void big_scan_child(int mode)
 
 static long slab_active(const char *cache)
 {
-	char line[512], name[128];
+	char line[512], name[128], path[192];
 	long active = -1, n;
-	FILE *f = fopen("/proc/slabinfo", "re");
+	FILE *f;
 
+	/*
+	 * Shrinking the cache first drains what it holds of freed objects:
+	 * a KASAN kernel (scripts/debug-kernel) keeps them in its
+	 * quarantine, counted as active (mm_struct: 139 active after the
+	 * churn, 9 after the shrink).  Needs root; a no-op elsewhere.
+	 */
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("1", f);
+		fclose(f);
+	}
+	f = fopen("/proc/slabinfo", "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
