@@ -97,7 +97,9 @@ static struct {
 	R(SYM_KALLSYMS, "sym:kallsyms_lookup_name", ENGINE, true),
 	R(SYM_PTRACE_MAY_ACCESS, "sym:ptrace_may_access", ENGINE, true),
 	R(SYM_FLUSH_TLB_MM_RANGE, "sym:flush_tlb_mm_range", ENGINE, true),
-	R(SYM_SPLIT_HUGE_PMD, "sym:__split_huge_pmd", ENGINE, true),
+	/* No THP under PREEMPT_RT (Debian's 6.1 rt-amd64): never called. */
+	R(SYM_SPLIT_HUGE_PMD, "sym:__split_huge_pmd", ENGINE,
+	  IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)),
 	R(SYM_MMU_RANGE_START, "sym:__mmu_notifier_invalidate_range_start",
 	  ENGINE, true),
 	R(SYM_MMU_RANGE_END, "sym:__mmu_notifier_invalidate_range_end",
@@ -377,7 +379,8 @@ int wwatch_hooks_on(enum wwatch_hook_group group, atomic_t *inside)
 const struct wwatch_symbol wwatch_contract_symbols[] = {
 	S(PTRACE_MAY_ACCESS, ptrace_may_access, ptrace_may_access, true),
 	S(FLUSH_TLB_MM_RANGE, flush_tlb_mm_range, flush_tlb_mm_range, true),
-	S(SPLIT_HUGE_PMD, __split_huge_pmd, split_huge_pmd_fn, true),
+	S(SPLIT_HUGE_PMD, __split_huge_pmd, split_huge_pmd_fn,
+	  IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)),
 	S(MMU_RANGE_START, __mmu_notifier_invalidate_range_start,
 	  mmu_notifier_range_start, true),
 	S(MMU_RANGE_END, __mmu_notifier_invalidate_range_end,

@@ -199,7 +199,7 @@ void wwatch_scan_protect_pmd(struct vm_area_struct *vma, unsigned long addr,
 	if (pmd_present(old)) {
 		old = pmdp_establish(vma, addr, pmdp, pmd_mkinvalid(old));
 		set_pmd_at(mm, addr, pmdp, pmd_mkuffd_wp(pmd_wrprotect(old)));
-		wwatch_sym.flush_tlb_mm_range(mm, addr, addr + HPAGE_PMD_SIZE,
+		wwatch_sym.flush_tlb_mm_range(mm, addr, addr + PMD_SIZE,
 					      PMD_SHIFT, false);
 	} else if (is_migration_entry(pmd_to_swp_entry(old))) {
 		set_pmd_at(mm, addr, pmdp, wwatch_protected_swp_pmd(old));

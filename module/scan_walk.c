@@ -41,7 +41,7 @@ void wwatch_scan_split_pmd(struct vm_area_struct *vma, pmd_t *pmdp,
 			   unsigned long addr)
 {
 	if (wwatch_pmd_is_huge(READ_ONCE(*pmdp)))
-		wwatch_sym.split_huge_pmd_fn(vma, pmdp, addr & HPAGE_PMD_MASK,
+		wwatch_sym.split_huge_pmd_fn(vma, pmdp, addr & PMD_MASK,
 					     false, NULL);
 }
 
@@ -80,7 +80,7 @@ int wwatch_scan_hole(struct wwatch_scan *s, struct vm_area_struct *vma,
 static int scan_thp(struct wwatch_scan *s, struct vm_area_struct *vma,
 		    pmd_t *pmdp, unsigned long start, unsigned long end)
 {
-	unsigned long hstart = start & HPAGE_PMD_MASK, cats, e = end;
+	unsigned long hstart = start & PMD_MASK, cats, e = end;
 	spinlock_t *ptl;
 	pmd_t pmd;
 	int ret, err;
@@ -102,7 +102,7 @@ static int scan_thp(struct wwatch_scan *s, struct vm_area_struct *vma,
 		return ret;
 	}
 	if (vma_is_anonymous(vma) && start == hstart &&
-	    e == hstart + HPAGE_PMD_SIZE) {
+	    e == hstart + PMD_SIZE) {
 		wwatch_scan_protect_pmd(vma, hstart, pmdp);
 		spin_unlock(ptl);
 		return ret;

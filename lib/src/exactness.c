@@ -48,8 +48,9 @@ int ww_native_exactness(int uffd, size_t page)
 	start = (uintptr_t)p;
 	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ret = pagemap < 0 ? -errno : 0;
-	if (!ret)
-		ret = madvise(p, WW_PMD_SIZE, MADV_NOHUGEPAGE) ? -errno : 0;
+	/* EINVAL: a kernel without THP (PREEMPT_RT), nothing to turn off. */
+	if (!ret && madvise(p, WW_PMD_SIZE, MADV_NOHUGEPAGE) && errno != EINVAL)
+		ret = -errno;
 	reg.range.start = start;
 	reg.range.len = WW_PMD_SIZE;
 	if (!ret)

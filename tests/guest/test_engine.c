@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "guest_util.h"
+#include "thp.h"
 
 #define NPAGES 64
 #define HPAGE (2UL << 20)
@@ -171,7 +172,7 @@ static void test_exact_anon(void **state)
 	char *p = wt_map_anon(NPAGES * WT_PAGE);
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
 	watch_populated(&c, p, NPAGES * WT_PAGE);
 	exact_pages(p, &c);
 	wt_teardown(&c);
@@ -332,7 +333,7 @@ static void test_unpopulated(void **state)
 	char *p = wt_map_anon(NPAGES * WT_PAGE);
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
 	assert_int_equal(wt_setup(&c, p, NPAGES * WT_PAGE), 0);
 	assert_int_equal(wt_writeprotect(c.uffd, p, NPAGES * WT_PAGE, true), 0);
 	p[5 * WT_PAGE] = 1;
@@ -373,8 +374,12 @@ static void test_thp_split(void **state)
 	char *p = wt_map_aligned(HPAGE, HPAGE, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
+	if (!wt_have_thp()) {
+		print_message("SKIP: the kernel has no transparent huge pages\n");
+		skip();
+	}
 	assert_non_null(p);
-	assert_int_equal(madvise(p, HPAGE, MADV_HUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, HPAGE, MADV_HUGEPAGE), 0);
 	memset(p, 1, HPAGE);
 	if (!is_thp(p))
 		fail_msg("no THP backs the region: is THP enabled in the guest?");
@@ -605,7 +610,7 @@ static void test_vma_changes(void **state)
 	char *p = wt_map_anon(NPAGES * WT_PAGE), *q, *r;
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, NPAGES * WT_PAGE, MADV_NOHUGEPAGE), 0);
 	watch_populated(&c, p, NPAGES * WT_PAGE);
 	r = wt_map_anon(NPAGES * WT_PAGE);
 	assert_non_null(r);

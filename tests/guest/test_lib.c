@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <wwatch.h>
 #include "guest_util.h"
+#include "thp.h"
 
 #define HPAGE (2UL << 20)
 #define PG WT_PAGE
@@ -158,7 +159,7 @@ static char *map_anon(size_t npages, bool populate)
 	char *p = wt_map_anon(npages * PG);
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, npages * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, npages * PG, MADV_NOHUGEPAGE), 0);
 	if (populate)
 		memset(p, 0x5a, npages * PG);
 	return p;
@@ -287,7 +288,7 @@ static void sc_thp(struct wwatch *w, struct trace *t)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 	assert_non_null(p);
-	madvise(p, HPAGE, MADV_HUGEPAGE);
+	wt_madvise_thp(p, HPAGE, MADV_HUGEPAGE);
 	memset(p, 1, HPAGE);
 	tr(t, "add:%d;", wwatch_add(w, p, HPAGE));
 	p[100 * PG] = 2;
@@ -624,7 +625,7 @@ static void sc_fresh(struct wwatch *w, struct trace *t)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, HPAGE, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, HPAGE, MADV_NOHUGEPAGE), 0);
 	tr(t, "add:%d;", wwatch_add(w, p, HPAGE));
 	p[PG] = 1;
 	tr_written(t, "fresh", w, p, 512, 0, 512);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "guest_util.h"
+#include "thp.h"
 
 #define HPAGE (2UL << 20)
 
@@ -564,7 +565,7 @@ static void test_thp(void **state)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, HPAGE, MADV_HUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, HPAGE, MADV_HUGEPAGE), 0);
 	watch(&c, p, HPAGE);
 	ring_open(&r, c.wfd, 16, 0);
 	p[300 * WT_PAGE + 5] = 1;

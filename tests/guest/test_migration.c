@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include "guest_util.h"
 #include "scan_util.h"
+#include "thp.h"
 
 #define PG WT_PAGE
 #define HPAGE (2UL << 20)
@@ -193,9 +194,9 @@ static bool area_map(struct area *a, enum kind k)
 		return false;
 	a->p = p;
 	if (k == K_THP)
-		madvise(p, a->len, MADV_HUGEPAGE);
+		wt_madvise_thp(p, a->len, MADV_HUGEPAGE);
 	else if (k != K_HUGETLB)
-		madvise(p, a->len, MADV_NOHUGEPAGE);
+		wt_madvise_thp(p, a->len, MADV_NOHUGEPAGE);
 	memset(p, 1, a->len);
 	return true;
 }

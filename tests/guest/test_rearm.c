@@ -28,6 +28,7 @@
 #include "guest_util.h"
 #include "lib_util.h"
 #include "scan_util.h"
+#include "thp.h"
 
 #define PG WT_PAGE
 #define HPAGE (2UL << 20)
@@ -304,8 +305,12 @@ static void test_thp(void **state)
 	size_t i;
 
 	(void)state;
+	if (!wt_have_thp()) {
+		print_message("SKIP: the kernel has no transparent huge pages\n");
+		skip();
+	}
 	assert_non_null(p);
-	assert_int_equal(madvise(p, HPAGE, MADV_HUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, HPAGE, MADV_HUGEPAGE), 0);
 	memset(p, 1, HPAGE);
 	assert_int_equal(wt_setup(&c, p, HPAGE), 0);
 	assert_int_equal(ws_view(ws_wwatch(c.wfd), p, 512, cats), 0);
@@ -494,7 +499,7 @@ static void lib_cycle(enum wwatch_backend b)
 	assert_true(p && other);
 	memset(p, 0x5a, 64 * PG);	/* page tables exist: see test_lib */
 	/* Two VMAs from page 4 on: the run 3-4 crosses them. */
-	assert_int_equal(madvise(p + 4 * PG, 60 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p + 4 * PG, 60 * PG, MADV_NOHUGEPAGE), 0);
 	assert_int_equal(wwatch_add(w, p, 64 * PG), 0);
 	p[3 * PG] = 1;
 	p[4 * PG] = 1;

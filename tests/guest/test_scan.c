@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "scan_util.h"
+#include "thp.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
@@ -358,7 +359,7 @@ static void test_anon(void **state)
 	int wfd = wt_wwatch_open();
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, 8 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, 8 * PG, MADV_NOHUGEPAGE), 0);
 	touch_read(p + PG);
 	p[2 * PG] = 1;
 	/* Unregistered: empty PTEs of an existing table read written. */
@@ -631,7 +632,7 @@ static char *map_thp(size_t len)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 	if (p)
-		madvise(p, len, MADV_HUGEPAGE);
+		wt_madvise_thp(p, len, MADV_HUGEPAGE);
 	return p;
 }
 
@@ -813,7 +814,7 @@ static void test_shmem_thp(void **state)
 			   fd);
 	close(fd);
 	assert_non_null(p);
-	madvise(p, HPAGE, MADV_HUGEPAGE);
+	wt_madvise_thp(p, HPAGE, MADV_HUGEPAGE);
 	memset(p, 1, HPAGE);
 	sysfs_restore(knob, old);
 	watch_only(&w, p, 512);
@@ -886,7 +887,7 @@ static void test_swapped(void **state)
 	int i;
 
 	assert_non_null(p);
-	assert_int_equal(madvise(p, 8 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(p, 8 * PG, MADV_NOHUGEPAGE), 0);
 	memset(p, 7, 8 * PG);
 	watch(&w, p, 8);
 	p[PG] = 8;		/* page 1 written before paging out */
@@ -965,7 +966,7 @@ static void test_masks(void **state)
 	long n;
 
 	watch(&w, wt_map_anon(8 * PG), 8);
-	assert_int_equal(madvise(w.p, 8 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(w.p, 8 * PG, MADV_NOHUGEPAGE), 0);
 	w.p[PG] = 1;
 	w.p[2 * PG] = 1;
 	w.p[5 * PG] = 1;
@@ -1127,7 +1128,7 @@ static void test_resume(void **state)
 	acc = calloc(N + 1, sizeof(*acc));
 	assert_true(full && acc);
 	watch(&w, wt_map_anon(N * PG), N);
-	assert_int_equal(madvise(w.p, N * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(w.p, N * PG, MADV_NOHUGEPAGE), 0);
 	for (i = 0; i < N; i++) {
 		unsigned int v = rand_r(&seed) % 4;
 
@@ -1226,7 +1227,7 @@ static void test_fork(void **state)
 	int st;
 
 	watch(&w, wt_map_anon(8 * PG), 8);
-	assert_int_equal(madvise(w.p, 8 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(w.p, 8 * PG, MADV_NOHUGEPAGE), 0);
 	w.p[PG] = 1;
 	memset(w.p + 2 * PG, 5, PG);	/* copied on write after the fork */
 	assert_int_equal(ws_reset(w.t, w.p + 2 * PG, PG), 0);
@@ -1710,7 +1711,7 @@ static void test_dirty_bit_kept(void **state)
 	size_t i;
 
 	watch(&w, wt_map_anon(32 * PG), 32);
-	assert_int_equal(madvise(w.p, 32 * PG, MADV_NOHUGEPAGE), 0);
+	assert_int_equal(wt_madvise_thp(w.p, 32 * PG, MADV_NOHUGEPAGE), 0);
 	memset(w.p, 1, 32 * PG);
 	assert_int_equal(madvise(w.p, 32 * PG, MADV_FREE), 0);
 	for (i = 0; i < 32; i++)

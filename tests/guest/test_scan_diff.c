@@ -32,6 +32,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include "scan_util.h"
+#include "thp.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
@@ -75,13 +76,13 @@ static char *map_kind(enum kind k, size_t len)
 	case K_ANON:
 		p = wt_map_anon(len);
 		if (p)
-			madvise(p, len, MADV_NOHUGEPAGE);
+			wt_madvise_thp(p, len, MADV_NOHUGEPAGE);
 		return p;
 	case K_THP:
 		p = wt_map_aligned(len, HPAGE, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1);
 		if (p)
-			madvise(p, len, MADV_HUGEPAGE);
+			wt_madvise_thp(p, len, MADV_HUGEPAGE);
 		return p;
 	case K_SHARED_ANON:
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,

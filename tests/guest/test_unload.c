@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "guest_util.h"
+#include "thp.h"
 
 #define HPAGE (2UL << 20)
 /* Upstream's number; the argument is struct wwatch_scan_arg's twin. */
@@ -149,7 +150,7 @@ static void test_unload_after_kill_mid_fault(void **state)
 					     MAP_PRIVATE | MAP_ANONYMOUS, -1);
 			if (!h.p)
 				_exit(2);
-			madvise(h.p, h.len, MADV_HUGEPAGE);
+			wt_madvise_thp(h.p, h.len, MADV_HUGEPAGE);
 			memset(h.p, 1, h.len);
 			if (wt_setup(&c, h.p, h.len))
 				_exit(3);

@@ -37,6 +37,7 @@
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
 #include "served_by.h"
+#include "thp.h"
 
 /* ---- the upstream definitions (include/uapi/linux/fs.h, 6.7) -------- */
 #ifndef PAGEMAP_SCAN
@@ -219,7 +220,7 @@ static char *watched_area(long npages, bool populate)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	madvise(p, npages * page, MADV_NOHUGEPAGE);
+	wt_madvise_thp(p, npages * page, MADV_NOHUGEPAGE);
 	if (populate)
 		memset(p, 0x11, npages * page);
 	if (wp_register(uffd, p, npages * page) ||
@@ -563,7 +564,7 @@ static void t_async_alone(void)
 	if (!CHECK(p != MAP_FAILED && fd >= 0, "set-up: %s",
 		   strerror(fd < 0 ? -fd : errno)))
 		goto out;
-	madvise(p, 32 * page, MADV_NOHUGEPAGE);
+	wt_madvise_thp(p, 32 * page, MADV_NOHUGEPAGE);
 	wp.range.start = (uintptr_t)p;
 	wp.range.len = 32 * page;
 	if (!CHECK(wp_register(fd, p, 32 * page) == 0 &&

@@ -44,6 +44,7 @@
 
 #include "upstream_client.h"
 #include "served_by.h"
+#include "thp.h"
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -579,7 +580,7 @@ static void one_area(const char *dir, const char *fs, bool shared)
 				   (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
 				   a.fd, 0) == a.p, "mmap"))
 		goto out;
-	madvise(a.p, NP * PG, MADV_NOHUGEPAGE);
+	wt_madvise_thp(a.p, NP * PG, MADV_NOHUGEPAGE);
 	for (int i = 0; i < NP; i++)
 		a.m[i].fval = 0x40 + i;
 	mread(&a, 0, 32);	/* fault-around maps no page beyond 31 */

@@ -30,6 +30,7 @@
 #include <linux/userfaultfd.h>
 
 #include "upstream_client.h"
+#include "thp.h"
 
 #define PG 4096UL
 #define HPG (2UL << 20)
@@ -177,12 +178,12 @@ int main(void)
 
 	kind = "private anonymous, fresh";
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	madvise(p, len, MADV_NOHUGEPAGE);
+	wt_madvise_thp(p, len, MADV_NOHUGEPAGE);
 	sequence(kind, p, len, PG, IS_PRESENT, false);
 
 	kind = "private anonymous, populated";
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	madvise(p, len, MADV_NOHUGEPAGE);
+	wt_madvise_thp(p, len, MADV_NOHUGEPAGE);
 	sequence(kind, p, len, PG, IS_PRESENT, true);
 
 	kind = "shared anonymous";
@@ -205,7 +206,7 @@ int main(void)
 
 	kind = "THP";
 	p = map_aligned(HPG, HPG, 0, -1);
-	CHECK(p && !madvise(p, HPG, MADV_HUGEPAGE), "THP mapping: %s",
+	CHECK(p && !wt_madvise_thp(p, HPG, MADV_HUGEPAGE), "THP mapping: %s",
 	      strerror(errno));
 	if (p) {
 		/* After the split by the first write, no page is HUGE. */

@@ -43,6 +43,7 @@
 #include <linux/userfaultfd.h>
 
 #include "upstream_client.h"
+#include "thp.h"
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -223,7 +224,7 @@ int main(void)
 			return 1;
 		}
 		shadow[i] = calloc(PAGES, PG);
-		madvise(mem[i], PAGES * PG, MADV_NOHUGEPAGE);
+		wt_madvise_thp(mem[i], PAGES * PG, MADV_NOHUGEPAGE);
 		memset(mem[i], 0, PAGES * PG / 2);	/* half populated */
 		if (ioctl(uffd, UFFDIO_REGISTER, &r) ||
 		    ioctl(uffd, UFFDIO_WRITEPROTECT, &p)) {

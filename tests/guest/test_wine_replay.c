@@ -35,6 +35,7 @@
 #include <linux/userfaultfd.h>
 /* Upstream constants older headers lack (PAGEMAP_SCAN: its own block). */
 #include "upstream.h"
+#include "thp.h"
 
 #ifndef PAGEMAP_SCAN
 /* Debian 12's headers (6.1): the upstream ioctl, same 96/24-byte layout. */
@@ -125,7 +126,7 @@ static int wine_watch(char *p, long npages)
 		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
 	};
 
-	if (madvise(p, npages * page, MADV_NOHUGEPAGE))
+	if (wt_madvise_thp(p, npages * page, MADV_NOHUGEPAGE))
 		return -errno;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
