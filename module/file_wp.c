@@ -67,7 +67,13 @@ struct filewp_call {
 };
 
 static LIST_HEAD(calls);
-static DEFINE_SPINLOCK(calls_lock);
+/*
+ * raw: filewp_answer() runs from the vma_is_shmem hook, which ftrace calls
+ * with preemption off when another ftrace user shares the function; a
+ * spinlock_t sleeps there on PREEMPT_RT.  The sections are a list update
+ * and a walk of the calls in flight.
+ */
+static DEFINE_RAW_SPINLOCK(calls_lock);
 static atomic_t nr_calls = ATOMIC_INIT(0);	/* the hook's fast path */
 /* Tasks redirected into filewp_yes() and not yet out of it. */
 static atomic_t inside = ATOMIC_INIT(0);
@@ -97,17 +103,17 @@ long wwatch_filewp_call(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		c.wp_only = mode == UFFDIO_REGISTER_MODE_WP;
 	}
-	spin_lock(&calls_lock);
+	raw_spin_lock(&calls_lock);
 	list_add(&c.node, &calls);
 	atomic_inc(&nr_calls);
-	spin_unlock(&calls_lock);
+	raw_spin_unlock(&calls_lock);
 
 	ret = wwatch_call_uffd_ioctl(file, cmd, arg);
 
-	spin_lock(&calls_lock);
+	raw_spin_lock(&calls_lock);
 	list_del(&c.node);
 	atomic_dec(&nr_calls);
-	spin_unlock(&calls_lock);
+	raw_spin_unlock(&calls_lock);
 	return ret;
 }
 
@@ -124,7 +130,7 @@ static enum filewp_answer filewp_answer(struct vm_area_struct *vma)
 	enum filewp_answer ret = FILEWP_KERNEL;
 	struct filewp_call *c;
 
-	spin_lock(&calls_lock);
+	raw_spin_lock(&calls_lock);
 	list_for_each_entry(c, &calls, node) {
 		if (c->task != current)
 			continue;
@@ -160,7 +166,7 @@ static enum filewp_answer filewp_answer(struct vm_area_struct *vma)
 			ret = FILEWP_YES;
 		break;
 	}
-	spin_unlock(&calls_lock);
+	raw_spin_unlock(&calls_lock);
 	return ret;
 }
 

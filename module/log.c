@@ -22,6 +22,7 @@
  */
 #define pr_fmt(fmt) "wwatch: " fmt
 
+#include <linux/irq_work.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/pid_namespace.h>
@@ -42,10 +43,11 @@ struct wwatch_log {
 	u32 flags;			/* WWATCH_LOG_* */
 	struct wwatch_log_header *hdr;	/* shared: kernel alias of page 0 */
 	struct wwatch_log_entry *ring;	/* shared: slot 0 */
-	spinlock_t drop_lock;		/* serialises updates of `dropped` */
+	raw_spinlock_t drop_lock;	/* serialises updates of `dropped` */
 	u64 dropped;			/* the truth; hdr->dropped mirrors it */
 	struct pid_namespace *pid_ns;	/* where entry tids are numbered */
 	wait_queue_head_t wait;		/* poll(2) sleepers */
+	struct irq_work wake_work;	/* wakes them where we may not */
 	unsigned int nr_pages;
 	struct page **pages;
 	/*
@@ -55,20 +57,41 @@ struct wwatch_log {
 	const struct cred *charged;
 };
 
+static void log_wake_work(struct irq_work *work)
+{
+	struct wwatch_log *log = container_of(work, struct wwatch_log,
+					      wake_work);
+
+	wake_up_interruptible_poll(&log->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * The wait queue's lock is a spinlock_t, which PREEMPT_RT turns into a
+ * sleeping lock.  Our fault hook normally runs in do_wp_page()'s own
+ * context, but when another ftrace user traces the same function ftrace
+ * calls the hooks from its list function with preemption off: there, on
+ * RT, the wakeup goes through an irq_work (RT runs it in a thread).
+ * Elsewhere nothing changes.
+ */
 static void wake_consumer(struct wwatch_log *log)
 {
 	/* wq_has_sleeper() orders the publication before the check. */
-	if (wq_has_sleeper(&log->wait))
+	if (!wq_has_sleeper(&log->wait))
+		return;
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible())
+		irq_work_queue(&log->wake_work);
+	else
 		wake_up_interruptible_poll(&log->wait, EPOLLIN | EPOLLRDNORM);
 }
 
 static void log_drop(struct wwatch_log *log)
 {
-	spin_lock(&log->drop_lock);
+	/* raw: taken with preemption off on RT too (see wake_consumer()). */
+	raw_spin_lock(&log->drop_lock);
 	log->dropped++;
 	/* Pairs with the consumer's acquire: the cleared bit is visible. */
 	smp_store_release(&log->hdr->dropped, log->dropped);
-	spin_unlock(&log->drop_lock);
+	raw_spin_unlock(&log->drop_lock);
 	wake_consumer(log);
 }
 
@@ -149,6 +172,7 @@ static void log_free(struct wwatch_log *log)
 	unsigned int i;
 
 	log_uncharge(log);
+	irq_work_sync(&log->wake_work);
 
 	if (log->hdr)
 		vunmap(log->hdr);
@@ -171,6 +195,7 @@ static struct wwatch_log *log_alloc(u32 entries, u32 flags)
 	log = kzalloc(sizeof(*log), GFP_KERNEL_ACCOUNT);
 	if (!log)
 		return NULL;
+	init_irq_work(&log->wake_work, log_wake_work);
 	log->nr_pages = DIV_ROUND_UP(bytes, PAGE_SIZE);
 	if (log_charge(log)) {
 		log->nr_pages = 0;
@@ -194,7 +219,7 @@ static struct wwatch_log *log_alloc(u32 entries, u32 flags)
 	log->flags = flags;
 	log->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	atomic64_set(&log->head, 0);
-	spin_lock_init(&log->drop_lock);
+	raw_spin_lock_init(&log->drop_lock);
 	init_waitqueue_head(&log->wait);
 
 	log->hdr->entries = entries;
