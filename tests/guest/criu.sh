@@ -86,25 +86,23 @@ cleanup_target() {
 	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null
 }
 
-# gone PID: true once the process has exited and been reaped (its pid is
-# free for a restore), waiting up to 30 s.
-gone() {
-	i=0
-	while [ -e "/proc/$1" ] && [ $i -lt 300 ]; do
+# within SECONDS COMMAND...: true once COMMAND succeeds, tried every 0.1 s
+# for up to SECONDS (generous: TCG on a busy host).
+within() {
+	tries=$(($1 * 10)) i=0
+	shift
+	until "$@"; do
+		[ $i -lt $tries ] || return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ ! -e "/proc/$1" ]
 }
-# wait_file PATH: up to 60 s (a signal handled under TCG on a busy host).
-wait_file() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
+# gone PID: the process has exited and been reaped (its pid is free for a
+# restore), within 30 s.
+no_proc() { [ ! -e "/proc/$1" ]; }
+gone() { within 30 no_proc "$1"; }
+# wait_file PATH: within 60 s (a signal handled by the target).
+wait_file() { within 60 test -e "$1"; }
 
 # in_regions: reads "VADDR ..." lines, writes "REGION PAGE ..." for each
 # address inside one of the target's regions (DIR/layout), sorted.
@@ -199,6 +197,11 @@ dump() {
 	not_ok "$desc"
 	return 1
 }
+# restore_settled DIR: the restore from DIR finished, or criu gave up.
+restore_settled() {
+	grep -q 'Restore finished successfully' "$W/$1/restore.log" 2>/dev/null ||
+		! kill -0 "$restorer" 2>/dev/null
+}
 # restore DESCRIPTION DIR: criu restore from $W/DIR, left running in the
 # background as the restored process's parent (it reaps it at the end).
 restore() {
@@ -208,15 +211,12 @@ restore() {
 	fi
 	criu restore -D "/work/$2" -v4 -o restore.log >"$W/$2.restore.out" 2>&1 &
 	restorer=$!
-	i=0
-	while ! grep -q 'Restore finished successfully' "$W/$2/restore.log" 2>/dev/null; do
-		if ! kill -0 "$restorer" 2>/dev/null || [ $i -ge 1200 ]; then
-			{ cat "$W/$2.restore.out"; tail -n 30 "$W/$2/restore.log"; } >"$out" 2>/dev/null
-			bail "$1"
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Stop waiting as soon as criu restore has exited.
+	if ! within 120 restore_settled "$2" ||
+	   ! grep -q 'Restore finished successfully' "$W/$2/restore.log" 2>/dev/null; then
+		{ cat "$W/$2.restore.out"; tail -n 30 "$W/$2/restore.log"; } >"$out" 2>/dev/null
+		bail "$1"
+	fi
 	ok "$1"
 }
 # verify DESCRIPTION: the target checks every byte (verify.N, N counting
